@@ -1,0 +1,49 @@
+"""credo: probabilistic models and inference.
+
+Discrete graphical models (Bayesian networks, Markov random fields, factor
+graphs) with exact inference, and, on JAX, a model language with MCMC and
+variational inference.
+"""
+
+from credo import examples
+from credo.errors import (
+    CPDError,
+    CredoError,
+    CycleError,
+    ImpossibleEvidenceError,
+    ModelError,
+    ParseError,
+    UnknownStateError,
+    UnknownVariableError,
+)
+from credo.exact import MPEResult, QueryResult
+from credo.factors import DiscreteFactor, NoisyOrCPD, TabularCPD
+from credo.graphs import EliminationOrder
+from credo.inference import elimination_order, mpe, query
+from credo.models import BayesianNetwork, FactorGraph, MarkovNetwork
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "examples",
+    "CredoError",
+    "ModelError",
+    "CycleError",
+    "CPDError",
+    "UnknownVariableError",
+    "UnknownStateError",
+    "ImpossibleEvidenceError",
+    "ParseError",
+    "DiscreteFactor",
+    "TabularCPD",
+    "NoisyOrCPD",
+    "BayesianNetwork",
+    "MarkovNetwork",
+    "FactorGraph",
+    "QueryResult",
+    "MPEResult",
+    "EliminationOrder",
+    "query",
+    "mpe",
+    "elimination_order",
+]

@@ -1,0 +1,124 @@
+"""Typed errors raised by credo.
+
+Every error a user can trigger with bad input derives from :class:`CredoError`,
+so ``except credo.CredoError`` catches them all, while each also derives from
+the builtin exception a Python user would expect (``ValueError``/``KeyError``).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+__all__ = [
+    "CredoError",
+    "ModelError",
+    "CycleError",
+    "CPDError",
+    "UnknownVariableError",
+    "UnknownStateError",
+    "ImpossibleEvidenceError",
+    "ParseError",
+]
+
+
+class CredoError(Exception):
+    """Base class of every error credo raises on purpose."""
+
+
+class ModelError(CredoError, ValueError):
+    """A model is malformed (inconsistent states, bad structure, ...)."""
+
+
+class CycleError(ModelError):
+    """A graph that must be acyclic contains a directed cycle.
+
+    Attributes
+    ----------
+    cycle : list
+        The nodes of one offending cycle, in order.
+    """
+
+    def __init__(self, cycle: Iterable):
+        self.cycle = list(cycle)
+        path = " -> ".join(map(str, self.cycle + self.cycle[:1]))
+        super().__init__(f"the graph has a directed cycle: {path}")
+
+
+class CPDError(ModelError):
+    """A conditional probability table is invalid (shape, sign or normalization).
+
+    Attributes
+    ----------
+    variable : str
+        The child variable whose table is wrong.
+    """
+
+    def __init__(self, variable, message: str):
+        self.variable = variable
+        super().__init__(f"CPD of {variable!r}: {message}")
+
+
+def _listing(values: Iterable, limit: int = 20) -> str:
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:limit])
+    more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
+    return shown + more
+
+
+class UnknownVariableError(CredoError, KeyError):
+    """A variable name is not part of the model."""
+
+    def __init__(self, variable, valid: Iterable):
+        self.variable = variable
+        self.valid = list(valid)
+        super().__init__(variable)
+        self._message = f"unknown variable {variable!r}; valid variables: {_listing(self.valid)}"
+
+    def __str__(self) -> str:  # KeyError would otherwise print only repr(variable)
+        return self._message
+
+
+class UnknownStateError(CredoError, KeyError):
+    """A state name is not one of a variable's states."""
+
+    def __init__(self, variable, state, valid: Iterable):
+        self.variable = variable
+        self.state = state
+        self.valid = list(valid)
+        super().__init__(state)
+        self._message = (
+            f"unknown state {state!r} of variable {variable!r}; valid states: {_listing(self.valid)}"
+        )
+
+    def __str__(self) -> str:
+        return self._message
+
+
+class ImpossibleEvidenceError(CredoError, ValueError):
+    """The evidence has probability zero under the model, so no posterior exists."""
+
+    def __init__(self, evidence: dict | None = None, message: str | None = None):
+        self.evidence = dict(evidence or {})
+        if message is None:
+            message = f"the evidence {self.evidence} has probability zero under the model"
+        super().__init__(message)
+
+
+class ParseError(CredoError, ValueError):
+    """A model file could not be parsed.
+
+    Attributes
+    ----------
+    line, column : int
+        1-based position of the problem in the input.
+    source : str or None
+        The file name, when known.
+    """
+
+    def __init__(self, message: str, line: int, column: int, source: str | None = None):
+        self.reason = message
+        self.line = line
+        self.column = column
+        self.source = source
+        where = f"{source}:" if source else "line "
+        super().__init__(f"{where}{line}:{column}: {message}")

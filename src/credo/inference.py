@@ -1,0 +1,87 @@
+"""The front door of discrete inference: ``credo.query``, ``credo.mpe``, ``credo.elimination_order``."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from credo.errors import ModelError
+from credo.exact import elimination as _ve
+from credo.exact.result import MPEResult, QueryResult
+from credo.graphs.elimination import EliminationOrder
+from credo.models.base import DiscreteModel
+
+__all__ = ["query", "mpe", "elimination_order", "METHODS"]
+
+#: Query methods and the functions behind them.
+METHODS = {"ve": _ve.variable_elimination}
+
+
+def query(
+    model: DiscreteModel,
+    targets: Sequence | None = None,
+    evidence: Mapping | None = None,
+    method: str = "auto",
+    **options,
+) -> QueryResult:
+    """Posterior marginals of ``targets`` given ``evidence``.
+
+    Parameters
+    ----------
+    model : BayesianNetwork, MarkovNetwork or FactorGraph
+    targets : variable or sequence of variables, optional
+        Default: every variable not in the evidence.
+    evidence : mapping, optional
+        ``{variable: state}``; states by name (or by position for models
+        whose states are integers).
+    method : {"auto", "ve"}
+        ``"auto"`` picks the best exact method available.
+    **options
+        Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
+
+    Returns
+    -------
+    QueryResult
+        ``.marginals[var][state]``, ``.log_evidence`` (ln P(e)).
+
+    Raises
+    ------
+    ImpossibleEvidenceError
+        If P(e) = 0.
+    UnknownVariableError, UnknownStateError
+        Naming the culprit and listing the valid choices.
+
+    Examples
+    --------
+    >>> import credo
+    >>> clinic = credo.examples.clinic()
+    >>> round(credo.query(clinic, ["Flu"], {"Cough": "yes"}).marginals["Flu"]["yes"], 3)
+    0.211
+    """
+    if method == "auto":
+        method = "ve"
+    if method not in METHODS:
+        raise ModelError(f"unknown query method {method!r}; choose one of {sorted(METHODS)} or 'auto'")
+    return METHODS[method](model, targets=targets, evidence=evidence, **options)
+
+
+def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order: str | Sequence = "min-fill") -> MPEResult:
+    """Most probable explanation: ``(assignment, log_joint)`` by max-product elimination."""
+    return _ve.mpe(model, evidence, elimination_order)
+
+
+def elimination_order(model: DiscreteModel, heuristic: str = "min-fill", evidence: Mapping | None = None) -> EliminationOrder:
+    """Greedy elimination order of a model's interaction (moral) graph, with its induced width.
+
+    Parameters
+    ----------
+    heuristic : {"min-fill", "min-degree", "weighted-min-fill", "min-weight"}
+    evidence : mapping, optional
+        Observed variables are left out of the graph.
+
+    Examples
+    --------
+    >>> import credo
+    >>> credo.elimination_order(credo.examples.clinic(), "min-fill").induced_width
+    2
+    """
+    return _ve.elimination_order(model, heuristic, evidence)

@@ -1,0 +1,182 @@
+"""Helpers shared by the file-format readers: decoding, positions, model assembly."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Hashable, Sequence, Union
+
+import numpy as np
+
+from credo.errors import CPDError, CredoError, CycleError, ParseError
+from credo.factors import TabularCPD
+from credo.models import BayesianNetwork
+
+__all__ = ["Where", "NUMBER", "MAX_TABLE_ENTRIES", "shorten", "position", "SourceText", "TokenizedText", "decode",
+           "read_input", "DeclaredVariable", "ProbabilityTable", "parent_cardinalities", "check_table_size",
+           "assemble_network"]
+
+#: A position is a character (or byte) offset, or an already known (line, column).
+Where = Union[int, tuple]
+
+#: Largest table a reader will allocate; protects against tiny files declaring huge tables.
+MAX_TABLE_ENTRIES = 10_000_000
+
+#: A plain decimal number: ``float`` also takes ``nan``, ``inf``, ``1_0`` and non-ASCII digits.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+
+
+def shorten(token: str, limit: int = 40) -> str:
+    """``token`` cut to ``limit`` characters for an error message."""
+    return token if len(token) <= limit else token[:limit] + "..."
+
+
+def position(data: str | bytes, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of ``offset`` in ``data``."""
+    newline = "\n" if isinstance(data, str) else b"\n"
+    offset = max(0, min(offset, len(data)))
+    line = data.count(newline, 0, offset) + 1
+    column = offset - (data.rfind(newline, 0, offset) + 1) + 1
+    return line, column
+
+
+class SourceText:
+    """Input text with its name, turning positions into :class:`ParseError`."""
+
+    def __init__(self, text: str | bytes, name: str | None = None):
+        self.text = text
+        self.name = name
+
+    def locate(self, where: Where) -> tuple[int, int]:
+        """(line, column) of a character offset, or ``where`` itself when it is a pair."""
+        return where if isinstance(where, tuple) else position(self.text, where)
+
+    def error(self, message: str, where: Where) -> ParseError:
+        line, column = self.locate(where)
+        return ParseError(message, line, column, self.name)
+
+
+class TokenizedText(SourceText):
+    """Text cut into tokens by a regex, where a position is a token's index.
+
+    Tokens are plain strings (cheap to make in bulk, with ``findall`` or
+    ``str.split``); a token's offset is found again only when an error is
+    reported, by scanning with the same regex.
+
+    Parameters
+    ----------
+    text : str
+    name : str or None
+    pattern : re.Pattern
+        Matches each token, or a piece to ``skip`` (a comment).
+    tokens : list of str
+        The tokens, as ``pattern`` finds them with the skipped pieces left out.
+    skip : callable, optional
+        Which matches of ``pattern`` are not tokens.
+    """
+
+    def __init__(self, text: str, name: str | None, pattern: re.Pattern, tokens: list[str], skip=None):
+        super().__init__(text, name)
+        self.tokens = tokens
+        self._pattern = pattern
+        self._skip = skip
+
+    def offset(self, index: int) -> int:
+        """Character offset of token ``index`` (the end of the text past the last token)."""
+        matches = (m for m in self._pattern.finditer(self.text) if not (self._skip and self._skip(m.group())))
+        for i, match in enumerate(matches):
+            if i == index:
+                return match.start()
+        return len(self.text)
+
+    def locate(self, where: Where) -> tuple[int, int]:
+        return where if isinstance(where, tuple) else position(self.text, self.offset(where))
+
+
+def decode(data: str | bytes, name: str | None = None) -> str:
+    """``data`` as text; bytes must be UTF-8 (an optional BOM is dropped)."""
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected str or bytes, got {type(data).__name__}")
+    data = bytes(data)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceText(data, name).error(f"invalid UTF-8 byte 0x{data[exc.start]:02x}", exc.start) from None
+
+
+def read_input(path: str | os.PathLike) -> tuple[bytes, str]:
+    """The bytes of the file at ``path`` and its name for messages."""
+    with open(path, "rb") as handle:
+        return handle.read(), os.fspath(path)
+
+
+@dataclass
+class DeclaredVariable:
+    """A variable as a file declares it: its states and where."""
+
+    states: tuple
+    where: Where
+
+
+@dataclass
+class ProbabilityTable:
+    """A parsed table of ``P(child | parents)``, shape ``(*parent_cards, card)``."""
+
+    child: Hashable
+    parents: tuple
+    table: np.ndarray
+    where: Where
+
+
+def parent_cardinalities(src: SourceText, child, parents: Sequence[tuple[Hashable, Where]],
+                         declared: dict) -> list[int]:
+    """Cardinalities of ``parents`` (pairs of name and position); unknown parents are parse errors."""
+    cards = []
+    for parent, where in parents:
+        if parent not in declared:
+            raise src.error(f"variable {child!r} has unknown parent {parent!r}", where)
+        cards.append(len(declared[parent].states))
+    return cards
+
+
+def check_table_size(src: SourceText, child, cards: Sequence[int], where: Where) -> int:
+    """Number of entries of a table over ``cards``; refuses absurd sizes before anything is allocated."""
+    size = 1
+    for k in cards:
+        size *= k
+    if size > MAX_TABLE_ENTRIES:
+        raise src.error(f"the table of {child!r} would have {size} entries (limit {MAX_TABLE_ENTRIES})", where)
+    return size
+
+
+def assemble_network(src: SourceText, declared: dict[Hashable, DeclaredVariable],
+                     tables: dict[Hashable, ProbabilityTable], name: str | None = None) -> BayesianNetwork:
+    """A :class:`BayesianNetwork` in declaration order; model errors become :class:`ParseError`.
+
+    Each error is placed at the block that caused it: the variable declaration
+    for a missing table, the table for a bad one, a table on the cycle for a
+    cycle.
+    """
+    cpds = []
+    for variable, decl in declared.items():
+        if variable not in tables:
+            raise src.error(f"variable {variable!r} has no probability table", decl.where)
+        spec = tables[variable]
+        try:
+            cpds.append(TabularCPD(variable, decl.states, spec.table, spec.parents,
+                                   {p: declared[p].states for p in spec.parents}))
+        except CPDError as exc:  # its message already names the variable
+            raise src.error(str(exc), spec.where) from exc
+        except CredoError as exc:
+            raise src.error(f"variable {variable!r}: {exc}", spec.where) from exc
+    try:
+        return BayesianNetwork(cpds=cpds, name=name)
+    except CycleError as exc:
+        raise src.error(f"variable {exc.cycle[0]!r} is on a directed cycle: {exc}",
+                        tables[exc.cycle[0]].where) from exc
+    except CredoError as exc:
+        first = next(iter(tables.values()), None)
+        raise src.error(str(exc), first.where if first else 0) from exc

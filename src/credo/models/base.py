@@ -1,0 +1,98 @@
+"""What every discrete graphical model shares: variables, states, factors."""
+
+from __future__ import annotations
+
+from typing import Hashable, Mapping
+
+import networkx as nx
+import numpy as np
+
+from credo.errors import ModelError, UnknownVariableError
+from credo.factors import DiscreteFactor, state_index
+
+__all__ = ["DiscreteModel"]
+
+
+class DiscreteModel:
+    """Base of :class:`BayesianNetwork`, :class:`MarkovNetwork` and :class:`FactorGraph`.
+
+    A discrete model is a set of variables with named states and a list of
+    factors whose product is the (unnormalized) joint distribution. Inference
+    engines only rely on this interface.
+    """
+
+    #: True when the factors are conditional distributions, so the product is
+    #: normalized and barren nodes can be pruned before inference.
+    is_directed: bool = False
+
+    def __init__(self, state_names: Mapping[Hashable, tuple], name: str | None = None):
+        self._state_names = {v: tuple(s) for v, s in state_names.items()}
+        self.name = name
+
+    # ---------------------------------------------------------------- states
+    @property
+    def variables(self) -> tuple:
+        """Variable names in model order (file order for models read from a file)."""
+        return tuple(self._state_names)
+
+    def states(self, variable) -> tuple:
+        """State names of ``variable``, in table order."""
+        self._check_variable(variable)
+        return self._state_names[variable]
+
+    def cardinality(self, variable) -> int:
+        return len(self.states(variable))
+
+    @property
+    def state_names(self) -> dict:
+        return dict(self._state_names)
+
+    def _check_variable(self, variable) -> None:
+        if variable not in self._state_names:
+            raise UnknownVariableError(variable, self._state_names)
+
+    def state_index(self, variable, state) -> int:
+        """Position of ``state`` in ``states(variable)``; typed errors name the culprit."""
+        self._check_variable(variable)
+        return state_index(variable, state, self._state_names[variable])
+
+    def check_evidence(self, evidence: Mapping | None) -> dict:
+        """Evidence with each state replaced by its canonical name (validated)."""
+        evidence = dict(evidence or {})
+        canonical = {}
+        for v, s in evidence.items():
+            index = self.state_index(v, s)  # validates before the lookup below
+            canonical[v] = self._state_names[v][index]
+        return canonical
+
+    # --------------------------------------------------------------- factors
+    @property
+    def factors(self) -> list[DiscreteFactor]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def interaction_graph(self) -> nx.Graph:
+        """Undirected graph joining variables that share a factor (the moral graph for a BN)."""
+        graph = nx.Graph()
+        graph.add_nodes_from(self.variables)
+        for factor in self.factors:
+            scope = factor.variables
+            graph.add_edges_from((a, b) for i, a in enumerate(scope) for b in scope[i + 1:])
+        return graph
+
+    def log_potential(self, assignment: Mapping) -> float:
+        """Sum of the log factors at a full assignment (``-inf`` where a factor is zero)."""
+        missing = [v for v in self.variables if v not in assignment]
+        if missing:
+            raise ModelError(f"a full assignment is needed; missing {missing[:10]}")
+        index = {v: self.state_index(v, assignment[v]) for v in self.variables}
+        total = 0.0
+        for factor in self.factors:
+            value = factor.values[tuple(index[v] for v in factor.variables)]
+            if value <= 0:
+                return -np.inf
+            total += np.log(value)
+        return float(total)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"{type(self).__name__}{label}({len(self.variables)} variables, {len(self.factors)} factors)"
