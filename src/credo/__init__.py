@@ -5,7 +5,7 @@ graphs) with exact inference, and, on JAX, a model language with MCMC and
 variational inference.
 """
 
-from credo import examples
+from credo import examples, graphs, io
 from credo.errors import (
     CPDError,
     CredoError,
@@ -20,12 +20,15 @@ from credo.exact import MPEResult, QueryResult
 from credo.factors import DiscreteFactor, NoisyOrCPD, TabularCPD
 from credo.graphs import EliminationOrder
 from credo.inference import elimination_order, mpe, query
+from credo.io import read_bif, read_uai, read_xmlbif, write_bif, write_uai, write_xmlbif
 from credo.models import BayesianNetwork, FactorGraph, MarkovNetwork
 
 __version__ = "0.1.0"
 
 __all__ = [
     "examples",
+    "graphs",
+    "io",
     "CredoError",
     "ModelError",
     "CycleError",
@@ -46,4 +49,10 @@ __all__ = [
     "query",
     "mpe",
     "elimination_order",
+    "read_bif",
+    "write_bif",
+    "read_xmlbif",
+    "write_xmlbif",
+    "read_uai",
+    "write_uai",
 ]

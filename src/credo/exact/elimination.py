@@ -36,13 +36,15 @@ def relevant_variables(model: DiscreteModel, keep: Iterable) -> set | None:
 
     Barren nodes, those with no query or evidence variable among their
     descendants, sum out to one in a Bayesian network, so only the ancestors
-    of the query and evidence variables matter. Returns None for undirected
-    models, where every factor matters for the normalizing constant.
+    of the query and evidence variables matter. Nodes whose rows do not sum
+    to one exactly (rounded published tables) are kept with their ancestors,
+    so results equal the sum over the tables as written. Returns None for
+    undirected models, where every factor matters for the normalizing constant.
     """
     if not model.is_directed:
         return None
     relevant = set()
-    frontier = list(keep)
+    frontier = list(keep) + list(model.inexact_variables)
     while frontier:
         v = frontier.pop()
         if v not in relevant:
@@ -261,7 +263,8 @@ def variable_elimination(
     free = [v for v in targets if v not in evidence]
     order = _global_order(model, evidence, elimination_order)
     reduced = _ReducedFactors(model, evidence)
-    _, log_evidence = _normalized(reduced, (), order)
+    # P(no evidence) = 1 for a Bayesian network; don't let rounded tables say otherwise.
+    log_evidence = 0.0 if model.is_directed and not evidence else _normalized(reduced, (), order)[1]
     marginals = {}
     for v in targets:
         if v in evidence:

@@ -151,6 +151,10 @@ class TabularCPD:
     def cardinality(self) -> int:
         return len(self._states)
 
+    def row_sum_error(self) -> float:
+        """Largest deviation of a row sum from one."""
+        return float(np.max(np.abs(self._table.sum(axis=-1) - 1.0)))
+
     def num_parameters(self) -> int:
         """Free parameters: ``(k - 1) * prod(parent cardinalities)``."""
         return (len(self._states) - 1) * int(np.prod(self._table.shape[:-1], dtype=np.int64))

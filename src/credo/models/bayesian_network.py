@@ -13,7 +13,10 @@ from credo.factors import DiscreteFactor, TabularCPD
 from credo.graphs import dseparation
 from credo.models.base import DiscreteModel
 
-__all__ = ["BayesianNetwork"]
+__all__ = ["BayesianNetwork", "EXACT_ROW_SUM"]
+
+#: Rows closer than this to summing to one are treated as exactly normalized.
+EXACT_ROW_SUM = 1e-12
 
 
 def _as_generator(seed) -> np.random.Generator:
@@ -79,6 +82,7 @@ class BayesianNetwork(DiscreteModel):
         self._cpds = {v: cpd.bind({p: by_node[p].states for p in cpd.parents}) for v, cpd in by_node.items()}
         self._graph = nx.freeze(graph)
         self._factors = [cpd.to_factor() for cpd in self._cpds.values()]
+        self._inexact = frozenset(v for v, cpd in self._cpds.items() if cpd.row_sum_error() > EXACT_ROW_SUM)
         position = {v: i for i, v in enumerate(by_node)}
         self._topological = tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
 
@@ -116,6 +120,16 @@ class BayesianNetwork(DiscreteModel):
     def topological_order(self) -> tuple:
         """Variables ordered parents-first (ties in model order)."""
         return self._topological
+
+    @property
+    def inexact_variables(self) -> frozenset:
+        """Variables whose CPT rows sum to one only within the validation tolerance, not exactly.
+
+        Published networks often round their tables (rows summing to 1 +- 3e-7).
+        Inference multiplies the tables exactly as given, so such a node cannot
+        be pruned as barren: its rows do not sum out to one.
+        """
+        return self._inexact
 
     def num_parameters(self) -> int:
         """Number of free parameters: :math:`\\sum_i (k_i - 1) \\prod_{p \\in pa(i)} k_p`."""
