@@ -45,33 +45,24 @@ def align(array: np.ndarray, labels: Sequence[Hashable], union: Sequence[Hashabl
 
 
 #: Above this many operands einsum's path search costs more than it saves.
-_MAX_EINSUM_OPERANDS = 6
+_MAX_EINSUM_OPERANDS = 16
 
 
-def contract(operands: Sequence[tuple[np.ndarray, Sequence[Hashable]]], keep: Sequence[Hashable]) -> np.ndarray:
-    """Sum-product contraction of arrays labelled by variables.
+def _merge_same_scope(operands):
+    """Multiply together operands over the same set of labels (e.g. a hub's many evidence tables)."""
+    groups: dict[frozenset, list] = {}
+    for array, labels in operands:
+        groups.setdefault(frozenset(labels), []).append((array, tuple(labels)))
+    merged = []
+    for group in groups.values():
+        array, labels = group[0]
+        for other, other_labels in group[1:]:
+            array = array * align(other, other_labels, labels)
+        merged.append((array, labels))
+    return merged
 
-    ``result[keep] = sum over the other variables of prod_k operands[k]``.
-    Labels are mapped to small integers so that any number of distinct
-    variables (beyond einsum's 52 letters) can appear across calls.
 
-    Parameters
-    ----------
-    operands : sequence of (array, labels)
-        Each array has one axis per label, in label order.
-    keep : sequence
-        Labels of the output axes, in order.
-    """
-    keep = tuple(keep)
-    if len(operands) > _MAX_EINSUM_OPERANDS:
-        # Many small tables (e.g. a hub's evidence likelihoods): broadcast products are linear in their number.
-        union = tuple(dict.fromkeys([v for _, labels in operands for v in labels] + list(keep)))
-        product = np.ones((1,) * len(union))
-        for array, labels in operands:
-            product = product * align(array, labels, union)
-        summed = product.sum(axis=tuple(i for i, v in enumerate(union) if v not in keep))
-        kept = [v for v in union if v in keep]
-        return np.transpose(summed, [kept.index(v) for v in keep]) if keep else summed
+def _einsum(operands, keep) -> np.ndarray:
     index: dict[Hashable, int] = {}
     args: list = []
     size = 1
@@ -86,6 +77,39 @@ def contract(operands: Sequence[tuple[np.ndarray, Sequence[Hashable]]], keep: Se
     args.append([index[v] for v in keep])
     optimize = "greedy" if len(operands) > 2 and size > 4096 else False
     return np.einsum(*args, optimize=optimize)
+
+
+def contract(operands: Sequence[tuple[np.ndarray, Sequence[Hashable]]], keep: Sequence[Hashable]) -> np.ndarray:
+    """Sum-product contraction of arrays labelled by variables.
+
+    ``result[keep] = sum over the other variables of prod_k operands[k]``.
+    Labels are mapped to small integers per call, so any hashables work.
+    Few operands go to one ``einsum``; many are folded left to right,
+    summing each label out as soon as no later operand needs it, which keeps
+    chains of thousands of tables linear.
+
+    Parameters
+    ----------
+    operands : sequence of (array, labels)
+        Each array has one axis per label, in label order.
+    keep : sequence
+        Labels of the output axes, in order.
+    """
+    keep = tuple(keep)
+    operands = _merge_same_scope(operands) if len(operands) > 2 else list(operands)
+    num_labels = len({v for _, labels in operands for v in labels} | set(keep))
+    if len(operands) <= _MAX_EINSUM_OPERANDS and num_labels <= 52:
+        return _einsum(operands, keep)
+    later = [set(keep)]
+    for _, labels in reversed(operands[1:]):
+        later.append(later[-1] | set(labels))
+    later.reverse()  # later[i]: labels needed after operand i has been folded in
+    acc, acc_labels = operands[0]
+    for (array, labels), needed in zip(operands[1:] + [(np.ones(()), ())], later):
+        union = tuple(dict.fromkeys(tuple(acc_labels) + tuple(labels)))
+        out = tuple(v for v in union if v in needed)
+        acc, acc_labels = _einsum([(acc, acc_labels), (array, labels)], out), out
+    return np.transpose(acc, [acc_labels.index(v) for v in keep]) if keep else acc
 
 
 def _freeze(array: np.ndarray) -> np.ndarray:
