@@ -25,8 +25,21 @@ from credo.models import BayesianNetwork, FactorGraph, MarkovNetwork
 
 __version__ = "0.1.0"
 
+# JAX-based subpackages load on first use, so discrete-only users (and the
+# CLI) don't pay JAX's import time.
+_LAZY_SUBMODULES = {"distributions"}
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"credo.{name}")
+    raise AttributeError(f"module 'credo' has no attribute {name!r}")
+
 __all__ = [
     "examples",
+    "distributions",
     "graphs",
     "io",
     "CredoError",

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from credo.factors import DiscreteFactor
 
@@ -72,8 +71,10 @@ class QueryResult:
             "marginals": {str(v): {str(s): float(p) for s, p in d.items()} for v, d in self.marginals.items()},
         }
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pandas.DataFrame":
         """Long table with columns variable, state, probability."""
+        import pandas as pd  # deferred: keeps `import credo` (and the CLI) quick
+
         rows = [(v, s, p) for v, d in self.marginals.items() for s, p in d.items()]
         return pd.DataFrame(rows, columns=["variable", "state", "probability"])
 

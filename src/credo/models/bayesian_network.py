@@ -6,7 +6,6 @@ from typing import Hashable, Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
-import pandas as pd
 
 from credo.errors import CPDError, ModelError, UnknownVariableError
 from credo.factors import DiscreteFactor, TabularCPD
@@ -167,7 +166,7 @@ class BayesianNetwork(DiscreteModel):
         """:math:`\\ln P(x)` of a full assignment ``{variable: state}``."""
         return self.log_potential(assignment)
 
-    def sample(self, num_samples: int, seed=None, as_indices: bool = False) -> pd.DataFrame:
+    def sample(self, num_samples: int, seed=None, as_indices: bool = False) -> "pandas.DataFrame":
         """Ancestral (forward) sampling.
 
         Parameters
@@ -183,6 +182,8 @@ class BayesianNetwork(DiscreteModel):
         pandas.DataFrame
             One row per draw, one column per variable (model order).
         """
+        import pandas as pd  # deferred: pandas is only needed for sampling output
+
         rng = _as_generator(seed)
         drawn: dict = {}
         for v in self._topological:
