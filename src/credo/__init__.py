@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 # JAX-based subpackages load on first use, so discrete-only users (and the
 # CLI) don't pay JAX's import time.
-_LAZY_SUBMODULES = {"distributions"}
+_LAZY_SUBMODULES = {"distributions", "viz"}
 
 
 def __getattr__(name):
@@ -40,6 +40,7 @@ def __getattr__(name):
 __all__ = [
     "examples",
     "distributions",
+    "viz",
     "graphs",
     "io",
     "CredoError",

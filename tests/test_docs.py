@@ -1,0 +1,124 @@
+"""The documentation's examples run, and its links and figures exist.
+
+Every fenced ```python block of every ``docs/*.md`` page is executed; the
+blocks of one page run in order in one fresh namespace, as a reader would run
+them in one session. They run in a temporary directory, so examples that
+write files leave nothing behind, and on matplotlib's Agg backend, so no
+display is needed.
+"""
+
+import importlib.util
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+
+_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+#: Budget per page. The examples are meant to take well under 2 s; the
+#: margin absorbs slow CI machines without letting a slow example creep in.
+PAGE_SECONDS = 10.0
+
+#: Figures must stay small enough to keep the repository light.
+MAX_PNG_BYTES = 200 * 1024
+
+
+def python_blocks(page: Path) -> list[tuple[int, str]]:
+    """``(first line number, code)`` of each ```python block of ``page``."""
+    text = page.read_text(encoding="utf-8")
+    return [(text.count("\n", 0, m.start(1)) + 1, m.group(1)) for m in _BLOCK.finditer(text)]
+
+
+def local_links(page: Path) -> list[str]:
+    """Relative link targets of ``page`` (no URLs, no in-page anchors), anchors stripped."""
+    targets = []
+    for target in _LINK.findall(page.read_text(encoding="utf-8")):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue
+        targets.append(target.split("#", 1)[0])
+    return targets
+
+
+@pytest.fixture
+def in_tmp_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def agg_backend():
+    import matplotlib
+
+    # Before any pyplot import an example might do; a no-op if Agg is active.
+    matplotlib.use("Agg")
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def test_docs_exist():
+    names = {p.name for p in PAGES}
+    expected = {"index.md", "bayesian-networks.md", "d-separation.md", "exact-inference.md",
+                "markov-networks.md", "file-formats.md", "cli.md"}
+    assert expected <= names
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_examples_run(page, in_tmp_dir, agg_backend):
+    blocks = python_blocks(page)
+    assert blocks, f"{page.name} has no ```python example"
+    namespace = {"__name__": f"docs.{page.stem}"}
+    start = time.perf_counter()
+    for first_line, code in blocks:
+        # Pad with blank lines so a traceback points at the line of the .md file.
+        compiled = compile("\n" * (first_line - 1) + code, str(page), "exec")
+        exec(compiled, namespace)
+    elapsed = time.perf_counter() - start
+    assert elapsed < PAGE_SECONDS, f"{page.name}'s examples took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_links_resolve(page):
+    for target in local_links(page):
+        assert (page.parent / target).exists(), f"{page.name} links to missing {target}"
+
+
+def test_index_links_every_page():
+    linked = set(local_links(DOCS / "index.md"))
+    for page in PAGES:
+        if page.name != "index.md":
+            assert page.name in linked, f"index.md does not link {page.name}"
+
+
+def test_figures_small_and_used():
+    images = sorted((DOCS / "img").glob("*.png"))
+    assert images, "no figures in docs/img"
+    used = {t for page in PAGES for t in local_links(page) if t.startswith("img/")}
+    for image in images:
+        assert image.stat().st_size < MAX_PNG_BYTES, f"{image.name} is over 200 KB"
+        assert f"img/{image.name}" in used, f"{image.name} is not used by any page"
+
+
+def test_figure_script_runs(tmp_path, agg_backend):
+    # Import the script by path (docs/ is not a package) and run every
+    # figure function, the slow one on a smaller grid, into a scratch folder.
+    spec = importlib.util.spec_from_file_location("make_figures", DOCS / "scripts" / "make_figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    made = []
+    for make in module.FIGURES:
+        if make is module.ising_magnetization:
+            made.append(make(tmp_path, sizes=(2, 3), couplings=[0.0, 0.5, 1.0]))
+        else:
+            made.append(make(tmp_path))
+    # The script writes exactly the figures the pages use.
+    assert {p.name for p in made} == {p.name for p in (DOCS / "img").glob("*.png")}
+    for path in made:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
