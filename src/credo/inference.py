@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 
 from credo.errors import ModelError
 from credo.exact import elimination as _ve
+from credo.exact.belief_propagation import belief_propagation
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
@@ -13,7 +14,7 @@ from credo.models.base import DiscreteModel
 __all__ = ["query", "mpe", "elimination_order", "METHODS"]
 
 #: Query methods and the functions behind them.
-METHODS = {"ve": _ve.variable_elimination}
+METHODS = {"ve": _ve.variable_elimination, "bp": belief_propagation}
 
 
 def query(
@@ -33,8 +34,9 @@ def query(
     evidence : mapping, optional
         ``{variable: state}``; states by name (or by position for models
         whose states are integers).
-    method : {"auto", "ve"}
-        ``"auto"`` picks the best exact method available.
+    method : {"auto", "ve", "bp"}
+        ``"auto"`` picks the best exact method available; ``"bp"`` is
+        (loopy) belief propagation, exact on trees and approximate otherwise.
     **options
         Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
 

@@ -62,7 +62,7 @@ def interaction_graph(variables: Iterable, scopes: Iterable[Sequence]) -> nx.Gra
     return graph
 
 
-class _ReducedFactors:
+class ReducedFactors:
     """The model's factors restricted to the evidence, once per query.
 
     Each table is scaled to a maximum of one (its log-scale kept aside), so
@@ -193,7 +193,7 @@ def _eliminate(tables: list[Table], order: Sequence, step, on_step=None) -> tupl
 
 
 # ------------------------------------------------------------------ queries
-def _joint_over(reduced: _ReducedFactors, keep: tuple, order: Sequence, log_space: bool) -> tuple[np.ndarray, float]:
+def _joint_over(reduced: ReducedFactors, keep: tuple, order: Sequence, log_space: bool) -> tuple[np.ndarray, float]:
     """Unnormalized table over ``keep`` given the evidence: returns (table, log-scale)."""
     tables, log_scale = reduced.select(keep)
     if log_space:
@@ -208,7 +208,7 @@ def _joint_over(reduced: _ReducedFactors, keep: tuple, order: Sequence, log_spac
     return np.broadcast_to(total, shape).copy(), log_scale
 
 
-def _normalized(reduced: _ReducedFactors, keep: tuple, order: Sequence) -> tuple[np.ndarray, float]:
+def _normalized(reduced: ReducedFactors, keep: tuple, order: Sequence) -> tuple[np.ndarray, float]:
     """Posterior table over ``keep`` and ln of its normalizing constant (ln P(e) for a BN)."""
     table, log_scale = _joint_over(reduced, keep, order, log_space=False)
     total = table.sum()
@@ -262,7 +262,7 @@ def variable_elimination(
         model.state_index(v, model.states(v)[0])  # validates the name
     free = [v for v in targets if v not in evidence]
     order = _global_order(model, evidence, elimination_order)
-    reduced = _ReducedFactors(model, evidence)
+    reduced = ReducedFactors(model, evidence)
     # P(no evidence) = 1 for a Bayesian network; don't let rounded tables say otherwise.
     log_evidence = 0.0 if model.is_directed and not evidence else _normalized(reduced, (), order)[1]
     marginals = {}
@@ -285,7 +285,7 @@ def log_partition(model: DiscreteModel, evidence: Mapping | None = None,
     r""":math:`\ln \sum_{x \sim e} \prod_f \phi_f(x_f)`: ln Z for a Markov network, ln P(e) for a Bayesian network."""
     evidence = model.check_evidence(evidence)
     order = _global_order(model, evidence, elimination_order)
-    return _normalized(_ReducedFactors(model, evidence), (), order)[1]
+    return _normalized(ReducedFactors(model, evidence), (), order)[1]
 
 
 def mpe(model: DiscreteModel, evidence: Mapping | None = None,
