@@ -16,7 +16,7 @@ from credo.errors import (
     UnknownStateError,
     UnknownVariableError,
 )
-from credo.exact import MPEResult, QueryResult
+from credo.exact import BatchQueryResult, JunctionTree, MPEResult, QueryResult
 from credo.factors import DiscreteFactor, NoisyOrCPD, TabularCPD
 from credo.graphs import EliminationOrder
 from credo.inference import elimination_order, mpe, query
@@ -58,6 +58,8 @@ __all__ = [
     "MarkovNetwork",
     "FactorGraph",
     "QueryResult",
+    "BatchQueryResult",
+    "JunctionTree",
     "MPEResult",
     "EliminationOrder",
     "query",

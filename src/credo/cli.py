@@ -3,7 +3,7 @@
 A thin layer over the public API::
 
     credo info NET [--json]
-    credo query NET [--evidence VAR=STATE ...] [--target VAR ...] [--method auto|ve] [--json]
+    credo query NET [--evidence VAR=STATE ...] [--target VAR ...] [--method auto|jt|ve|bp] [--json]
     credo mpe NET [--evidence VAR=STATE ...] [--json]
     credo dsep NET X Y [--given Z ...] [--json]
 

@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 from credo.errors import ModelError
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
+from credo.exact.junction_tree import junction_tree_query
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
@@ -14,7 +15,7 @@ from credo.models.base import DiscreteModel
 __all__ = ["query", "mpe", "elimination_order", "METHODS"]
 
 #: Query methods and the functions behind them.
-METHODS = {"ve": _ve.variable_elimination, "bp": belief_propagation}
+METHODS = {"ve": _ve.variable_elimination, "jt": junction_tree_query, "bp": belief_propagation}
 
 
 def query(
@@ -34,9 +35,12 @@ def query(
     evidence : mapping, optional
         ``{variable: state}``; states by name (or by position for models
         whose states are integers).
-    method : {"auto", "ve", "bp"}
-        ``"auto"`` picks the best exact method available; ``"bp"`` is
-        (loopy) belief propagation, exact on trees and approximate otherwise.
+    method : {"auto", "jt", "ve", "bp"}
+        ``"auto"`` uses the junction tree (one calibration gives every
+        marginal; the compiled tree is cached per model) unless a joint over
+        several targets is asked for, which variable elimination computes
+        directly. ``"bp"`` is (loopy) belief propagation, exact on trees and
+        approximate otherwise.
     **options
         Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
 
@@ -60,7 +64,7 @@ def query(
     0.211
     """
     if method == "auto":
-        method = "ve"
+        method = "ve" if options.get("joint") else "jt"
     if method not in METHODS:
         raise ModelError(f"unknown query method {method!r}; choose one of {sorted(METHODS)} or 'auto'")
     return METHODS[method](model, targets=targets, evidence=evidence, **options)

@@ -96,10 +96,12 @@ def check_mpe(model, assignment: dict, log_joint: float, case: dict) -> None:
 
 
 # ------------------------------------------------------------------ through the API
+@pytest.mark.parametrize("method", ["ve", "jt"])
 @pytest.mark.parametrize(("name", "index"), CASES)
-def test_query_matches_reference(name, index):
+def test_query_matches_reference(name, index, method):
     model, case = load_network(name), load_cases(name)[index]
-    result = credo.query(model, evidence=case["evidence"])
+    result = credo.query(model, evidence=case["evidence"], method=method)
+    assert result.method == method
     check_marginals(model, result.marginals, case)
     check_log_evidence(result.log_evidence, case["log_evidence"])
 
@@ -112,9 +114,9 @@ def test_mpe_matches_reference(name, index):
 
 
 # ------------------------------------------------------------------ through the CLI
-def cli_json(capsys, command: str, name: str, evidence: dict) -> dict:
+def cli_json(capsys, command: str, name: str, evidence: dict, *options: str) -> dict:
     """``credo COMMAND NAME.bif --evidence ... --json`` in-process, parsed."""
-    argv = [command, str(NETWORKS_DIR / f"{name}.bif"), "--json"]
+    argv = [command, str(NETWORKS_DIR / f"{name}.bif"), "--json", *options]
     if evidence:  # --evidence needs at least one item
         argv += ["--evidence", *(f"{v}={s}" for v, s in evidence.items())]
     code = main(argv)
@@ -123,10 +125,11 @@ def cli_json(capsys, command: str, name: str, evidence: dict) -> dict:
     return json.loads(out)
 
 
+@pytest.mark.parametrize("method", ["ve", "auto"])
 @pytest.mark.parametrize(("name", "index"), CASES)
-def test_cli_query_matches_reference(capsys, name, index):
+def test_cli_query_matches_reference(capsys, name, index, method):
     model, case = load_network(name), load_cases(name)[index]
-    data = cli_json(capsys, "query", name, case["evidence"])
+    data = cli_json(capsys, "query", name, case["evidence"], "--method", method)
     assert set(data) == {"log_evidence", "marginals"}
     check_marginals(model, data["marginals"], case)
     check_log_evidence(data["log_evidence"], case["log_evidence"])

@@ -1,0 +1,339 @@
+"""Junction tree against brute force, variable elimination and the reference networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import credo
+from credo.exact.junction_tree import BatchQueryResult, JunctionTree, junction_tree_query
+from tests.exact.test_reference_networks import (NETWORKS, check_log_evidence, check_marginals, check_mpe,
+                                                 load_cases, load_network)
+from tests.helpers import brute_force_query, random_bayesian_network, random_markov_network
+
+
+def _random_evidence(rng, model, k):
+    chosen = rng.choice(len(model.variables), size=k, replace=False)
+    return {model.variables[i]: model.states(model.variables[i])[rng.integers(model.cardinality(model.variables[i]))]
+            for i in chosen}
+
+
+def _assert_same_query(got, want, atol=1e-10):
+    assert got.log_evidence == pytest.approx(want.log_evidence, rel=1e-10, abs=1e-12)
+    assert list(got.marginals) == list(want.marginals)
+    for v, dist in want.marginals.items():
+        assert list(got.marginals[v]) == list(dist)
+        np.testing.assert_allclose(list(got.marginals[v].values()), list(dist.values()), atol=atol)
+
+
+# ------------------------------------------------------------------ random models
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("heuristic", ["min-fill", "min-degree"])
+def test_bayesian_network_matches_enumeration_and_ve(seed, heuristic):
+    rng = np.random.default_rng(seed)
+    bn = random_bayesian_network(rng, num_nodes=int(rng.integers(3, 8)), zero_fraction=0.1 * (seed % 2))
+    evidence = _random_evidence(rng, bn, int(rng.integers(0, 3)))
+    marginals, log_evidence, max_log_joint = brute_force_query(bn, evidence)
+    engine = JunctionTree(bn, heuristic)
+    if not np.isfinite(log_evidence):
+        with pytest.raises(credo.ImpossibleEvidenceError):
+            engine.query(evidence)
+        with pytest.raises(credo.ImpossibleEvidenceError):
+            engine.mpe(evidence)
+        return
+    result = engine.query(evidence)
+    assert result.method == "jt"
+    assert result.log_evidence == pytest.approx(log_evidence, rel=1e-10, abs=1e-12)
+    assert set(result.marginals) == set(marginals)
+    for v, expected in marginals.items():
+        np.testing.assert_allclose(list(result.marginals[v].values()), expected, atol=1e-10)
+    _assert_same_query(result, credo.query(bn, evidence=evidence))
+    assignment, log_joint = engine.mpe(evidence)
+    assert log_joint == pytest.approx(max_log_joint, abs=1e-10)
+    assert bn.log_prob(assignment) == pytest.approx(log_joint, abs=1e-10)
+    assert all(assignment[v] == s for v, s in evidence.items())
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_markov_network_matches_enumeration(seed):
+    rng = np.random.default_rng(100 + seed)
+    mn = random_markov_network(rng, num_nodes=int(rng.integers(3, 7)), num_factors=int(rng.integers(2, 7)))
+    evidence = _random_evidence(rng, mn, int(rng.integers(0, 3)))
+    marginals, log_z, max_log = brute_force_query(mn, evidence)
+    engine = JunctionTree(mn)
+    result = engine.query(evidence)
+    assert result.log_evidence == pytest.approx(log_z, rel=1e-10)
+    for v, expected in marginals.items():
+        np.testing.assert_allclose(list(result.marginals[v].values()), expected, atol=1e-10)
+    _assert_same_query(result, credo.query(mn, evidence=evidence))
+    assert engine.mpe(evidence).log_joint == pytest.approx(max_log, abs=1e-10)
+    assert JunctionTree(mn.to_factor_graph()).query(evidence).log_evidence == pytest.approx(log_z, rel=1e-10)
+
+
+def test_disconnected_model_and_targets():
+    a = credo.DiscreteFactor(["a"], [1.0, 3.0])
+    bc = credo.DiscreteFactor(["b", "c"], [[1.0, 2.0], [3.0, 4.0]])
+    mn = credo.MarkovNetwork([a, bc, credo.DiscreteFactor(["d"], [2.0, 2.0])])
+    engine = JunctionTree(mn)
+    assert engine.query().log_evidence == pytest.approx(np.log(4.0 * 10.0 * 4.0))
+    result = engine.query({"b": 1}, targets=["c", "b"])
+    assert list(result.marginals) == ["c", "b"]
+    assert result.marginals["c"][0] == pytest.approx(3 / 7)
+    assert result.marginals["b"] == {0: 0.0, 1: 1.0}
+
+
+def test_joint_of_a_clique_matches_enumeration():
+    rng = np.random.default_rng(7)
+    bn = random_bayesian_network(rng, 6)
+    engine = JunctionTree(bn)
+    clique = engine.cliques[0]
+    pair = [clique[-1], clique[0]]
+    evidence = {"v5": "s0"} if "v5" not in pair else {"v0": "s0"}
+    factor = engine.joint(pair, evidence)
+    expected = credo.query(bn, targets=pair, evidence=evidence, joint=True).joint
+    assert factor.variables == tuple(pair)
+    assert factor.allclose(expected, atol=1e-12)
+    lone = [v for v in bn.variables if not any({v, clique[0]} <= set(c) for c in engine.cliques)]
+    if lone:
+        with pytest.raises(credo.ModelError, match="no clique"):
+            engine.joint([clique[0], lone[0]])
+    via_method = junction_tree_query(bn, targets=pair, evidence=evidence, joint=True)
+    assert via_method.joint.allclose(expected, atol=1e-12)
+
+
+def test_junction_tree_query_has_the_ve_signature():
+    bn = credo.examples.sprinkler()
+    evidence = {"WetGrass": "yes"}
+    _assert_same_query(junction_tree_query(bn, evidence=evidence),
+                       credo.exact.variable_elimination(bn, evidence=evidence))
+    _assert_same_query(junction_tree_query(bn, ["Rain"], evidence, elimination_order="min-degree"),
+                       credo.exact.variable_elimination(bn, ["Rain"], evidence))
+    order = list(bn.variables)
+    _assert_same_query(junction_tree_query(bn, evidence=evidence, elimination_order=order),
+                       credo.exact.variable_elimination(bn, evidence=evidence))
+    assert junction_tree_query(bn).log_evidence == 0.0
+
+
+# ------------------------------------------------------------------ reference networks
+def _reference_engine(name):
+    if name not in _ENGINES:
+        _ENGINES[name] = JunctionTree(load_network(name))
+    return _ENGINES[name]
+
+
+_ENGINES: dict = {}
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_reference_networks_single_and_batched(name):
+    model, cases = load_network(name), load_cases(name)
+    engine = _reference_engine(name)
+    singles = []
+    for case in cases:
+        result = engine.query(case["evidence"])
+        check_marginals(model, result.marginals, case)
+        check_log_evidence(result.log_evidence, case["log_evidence"])
+        singles.append(result)
+        mpe = engine.mpe(case["evidence"])
+        check_mpe(model, mpe.assignment, mpe.log_joint, case)
+    batch = engine.query([case["evidence"] for case in cases])
+    assert isinstance(batch, BatchQueryResult) and len(batch) == len(cases)
+    frame = engine.query(pd.DataFrame([case["evidence"] for case in cases]))
+    for r, (case, single) in enumerate(zip(cases, singles)):
+        for result in (batch, frame):
+            assert result.log_evidence[r] == pytest.approx(single.log_evidence, rel=1e-12, abs=1e-12)
+            if case["log_evidence"] == 0.0:
+                assert result.log_evidence[r] == 0.0
+            for v in model.variables:
+                want = ([float(s == case["evidence"][v]) for s in model.states(v)] if v in case["evidence"]
+                        else list(single.marginals[v].values()))
+                np.testing.assert_allclose(result.marginals[v][r], want, atol=1e-12)
+
+
+def test_batch_rows_match_single_queries_with_chunking(monkeypatch):
+    from credo.exact import junction_tree
+
+    bn = load_network("alarm")
+    engine = _reference_engine("alarm")
+    frame = bn.sample(60, seed=3)[["HR", "BP", "SAO2", "CO", "HRBP"]]
+    frame = frame.astype(object)
+    frame.iloc[::3, 1] = None
+    frame.iloc[1::4, 0] = np.nan
+    monkeypatch.setattr(junction_tree, "_CHUNK_ENTRIES", 2 * engine._entries * 7)  # 7 rows per chunk
+    batch = engine.query(frame, targets=["LVFAILURE", "HR"])
+    assert set(batch.marginals) == {"LVFAILURE", "HR"} and batch.marginals["HR"].shape == (60, 3)
+    for r, row in enumerate(frame.to_dict(orient="records")):
+        evidence = {v: s for v, s in row.items() if s is not None and s == s}
+        single = engine.query(evidence, targets=["LVFAILURE", "HR"])
+        assert batch.log_evidence[r] == pytest.approx(single.log_evidence, rel=1e-12)
+        np.testing.assert_allclose(batch.marginals["LVFAILURE"][r], list(single.marginals["LVFAILURE"].values()),
+                                   atol=1e-12)
+        assert batch.row(r).marginals["HR"] == pytest.approx(single.marginals["HR"], abs=1e-12)
+
+
+def test_batch_of_nothing_and_of_empty_rows():
+    engine = JunctionTree(credo.examples.sprinkler())
+    empty = engine.query([])
+    assert len(empty) == 0
+    blank = engine.query([{}, {}])
+    np.testing.assert_array_equal(blank.log_evidence, [0.0, 0.0])
+    prior = engine.query({})
+    np.testing.assert_allclose(blank.marginals["Rain"][1], list(prior.marginals["Rain"].values()), atol=1e-15)
+
+
+# ------------------------------------------------------------------ soft evidence
+def test_soft_evidence_equals_a_virtual_child():
+    rng = np.random.default_rng(11)
+    bn = random_bayesian_network(rng, 7)
+    likelihood = {"v2": rng.uniform(0.05, 0.9, bn.cardinality("v2")),
+                  "v4": rng.uniform(0.05, 0.9, bn.cardinality("v4"))}
+    cpds = list(bn.cpds)
+    for v, lik in likelihood.items():
+        cpds.append(credo.TabularCPD(f"z_{v}", ["seen", "not"], np.stack([lik, 1 - lik], axis=1), parents=[v]))
+    augmented = credo.BayesianNetwork(cpds=cpds)
+    hard = {"v6": "s0"}
+    want = credo.query(augmented, targets=list(bn.variables[:6]), evidence={**hard, "z_v2": "seen", "z_v4": "seen"})
+    engine = JunctionTree(bn)
+    got = engine.query(hard, targets=list(bn.variables[:6]), soft_evidence=likelihood)
+    _assert_same_query(got, want)
+    # Scaling a likelihood changes ln P(e) by its log, not the posterior.
+    scaled = engine.query(hard, targets=list(bn.variables[:6]),
+                          soft_evidence={"v2": 10 * likelihood["v2"], "v4": likelihood["v4"]})
+    assert scaled.log_evidence == pytest.approx(want.log_evidence + np.log(10), rel=1e-12)
+    # Batched soft evidence: one row per likelihood.
+    batch = engine.query([hard, hard], targets=["v0"], soft_evidence={"v2": np.stack([likelihood["v2"]] * 2),
+                                                                      "v4": likelihood["v4"]})
+    np.testing.assert_allclose(batch.log_evidence, [got.log_evidence] * 2, rtol=1e-12)
+    mpe = engine.mpe(hard, soft_evidence=likelihood)
+    assert mpe.log_joint == pytest.approx(credo.mpe(augmented, {**hard, "z_v2": "seen", "z_v4": "seen"}).log_joint)
+    with pytest.raises(credo.ModelError, match="soft evidence"):
+        engine.query(soft_evidence={"v2": [1.0]})
+
+
+# ------------------------------------------------------------------ errors and numerics
+def test_impossible_evidence_raises_typed_error():
+    bn = credo.examples.sprinkler()
+    engine = JunctionTree(bn)
+    bad = {"Sprinkler": "no", "Rain": "no", "WetGrass": "yes"}
+    with pytest.raises(credo.ImpossibleEvidenceError):
+        engine.query(bad)
+    with pytest.raises(credo.ImpossibleEvidenceError):
+        engine.mpe(bad)
+    with pytest.raises(credo.ImpossibleEvidenceError):
+        engine.joint(["Rain", "Sprinkler"], bad)
+    with pytest.raises(credo.ImpossibleEvidenceError, match=r"rows \[1, 3\]") as info:
+        engine.query([{"Rain": "yes"}, bad, {}, bad])
+    assert info.value.rows == [1, 3]
+    with pytest.raises(credo.ImpossibleEvidenceError):
+        engine.query(soft_evidence={"Rain": [0.0, 0.0]})
+
+
+def test_unknown_names_are_reported():
+    engine = JunctionTree(credo.examples.clinic())
+    with pytest.raises(credo.UnknownVariableError, match="Cogh.*valid variables.*Cough"):
+        engine.query({"Cogh": "yes"})
+    with pytest.raises(credo.UnknownStateError, match="maybe.*Cough.*'yes', 'no'"):
+        engine.query({"Cough": "maybe"})
+    with pytest.raises(credo.UnknownVariableError):
+        engine.query(targets=["Nope"])
+    with pytest.raises(credo.UnknownVariableError):
+        engine.query([{"Nope": "yes"}])
+    with pytest.raises(credo.UnknownVariableError):
+        engine.query(pd.DataFrame({"Nope": ["yes"]}))
+    with pytest.raises(credo.UnknownStateError):
+        engine.query(pd.DataFrame({"Cough": ["yes", "maybe"]}))
+    with pytest.raises(credo.UnknownVariableError):
+        engine.query(soft_evidence={"Nope": [1.0, 1.0]})
+    with pytest.raises(credo.ModelError, match="every variable"):
+        JunctionTree(credo.examples.clinic(), ["Cough"])
+
+
+def test_log_evidence_of_long_chain_does_not_underflow():
+    # 3000 evidence leaves of probability 0.01 under one root: P(e) = 1e-6000.
+    n = 3000
+    cpds = [credo.TabularCPD("root", ["a", "b"], [0.5, 0.5])]
+    for i in range(n):
+        cpds.append(credo.TabularCPD(f"leaf{i}", ["hit", "miss"], [[0.01, 0.99], [0.01, 0.99]], parents=["root"]))
+    bn = credo.BayesianNetwork(cpds=cpds)
+    evidence = {f"leaf{i}": "hit" for i in range(n)}
+    engine = JunctionTree(bn)
+    result = engine.query(evidence, targets=["root"])
+    assert result.log_evidence == pytest.approx(n * np.log(0.01), rel=1e-12)
+    assert result.marginals["root"]["a"] == pytest.approx(0.5)
+    batch = engine.query([evidence, {}], targets=["root"])
+    np.testing.assert_allclose(batch.log_evidence, [n * np.log(0.01), 0.0], rtol=1e-12)
+    assert engine.mpe(evidence).log_joint == pytest.approx(n * np.log(0.01) + np.log(0.5), rel=1e-12)
+
+
+def test_underflow_inside_a_clique_falls_back_to_log_space():
+    # Every entry of the one clique times the likelihoods is 1e-400: the linear
+    # pass sees P(e) = 0, the log-space pass recovers it.
+    tiny = 1e-200
+    mn = credo.MarkovNetwork([credo.DiscreteFactor(["a", "b"], [[1.0, tiny], [tiny, tiny]]),
+                              credo.DiscreteFactor(["a", "b"], [[1.0, 1.0], [1.0, tiny]])])
+    engine = JunctionTree(mn)
+    soft = {"a": [tiny, 1.0], "b": [tiny, 1.0]}
+    expected = np.log(4.0) - 400 * np.log(10.0)
+    result = engine.query(soft_evidence=soft)
+    assert result.log_evidence == pytest.approx(expected, rel=1e-12)
+    assert result.marginals["a"][0] == pytest.approx(0.5) and result.marginals["b"][1] == pytest.approx(0.5)
+    batch = engine.query([{}, {"a": 1}], soft_evidence=soft)
+    np.testing.assert_allclose(batch.log_evidence, [expected, np.log(2.0) - 400 * np.log(10.0)], rtol=1e-12)
+    np.testing.assert_allclose(batch.marginals["b"], [[0.5, 0.5], [0.5, 0.5]], atol=1e-12)
+    assert engine.mpe(soft_evidence=soft).log_joint == pytest.approx(-400 * np.log(10.0), rel=1e-12)
+
+
+def test_compiled_structure_is_reported():
+    mn = credo.MarkovNetwork.ising(4, 4, coupling=0.1)
+    engine = JunctionTree(mn)
+    assert 4 <= engine.treewidth <= 6
+    assert engine.max_clique_states == max(2 ** len(c) for c in engine.cliques)
+    assert len(engine.separators) == len(engine.cliques) - 1
+    covered = set().union(*map(set, engine.cliques))
+    assert covered == set(mn.variables)
+    assert "cliques" in repr(engine)
+    # Running intersection: cliques holding a variable form a connected subtree.
+    import networkx as nx
+
+    tree = nx.Graph([(child, parent) for child, parent, _ in engine.separators])
+    tree.add_nodes_from(range(len(engine.cliques)))
+    for v in mn.variables:
+        holders = [i for i, c in enumerate(engine.cliques) if v in c]
+        assert nx.is_connected(tree.subgraph(holders))
+
+
+# ------------------------------------------------------------------ JAX collect pass
+def test_jax_log_likelihood_matches_numpy_batch():
+    import jax
+    import jax.numpy as jnp
+
+    from credo.exact.jt_jax import one_hot_likelihoods
+
+    model, cases = load_network("alarm"), load_cases("alarm")
+    engine = _reference_engine("alarm")
+    rows = [case["evidence"] for case in cases if case["evidence"]]
+    fn = jax.jit(engine.log_likelihood_fn())
+    got = fn([jnp.asarray(f.log_values) for f in model.factors], one_hot_likelihoods(engine, rows))
+    assert got.dtype == jnp.float64  # tests run with jax_enable_x64
+    np.testing.assert_allclose(np.asarray(got), engine.query(rows, targets=[]).log_evidence, rtol=1e-12)
+
+
+def test_jax_gradient_is_expected_family_counts():
+    import jax
+    import jax.numpy as jnp
+
+    from credo.exact.jt_jax import one_hot_likelihoods
+
+    rng = np.random.default_rng(5)
+    bn = random_bayesian_network(rng, 7)
+    engine = JunctionTree(bn)
+    rows = [_random_evidence(rng, bn, 2) for _ in range(6)]
+    likelihoods = one_hot_likelihoods(engine, rows)
+    log_tables = [jnp.asarray(f.log_values) for f in bn.factors]
+    fn = engine.log_likelihood_fn()
+    value, grads = jax.jit(jax.value_and_grad(lambda t: fn(t, likelihoods).sum()))(log_tables)
+    assert float(value) == pytest.approx(float(engine.query(rows, targets=[]).log_evidence.sum()), rel=1e-12)
+    for factor, grad in zip(bn.factors, grads):
+        expected = sum(engine.joint(list(factor.variables), evidence).values for evidence in rows)
+        np.testing.assert_allclose(np.asarray(grad), expected, atol=1e-10)
