@@ -38,8 +38,8 @@ def query(
     method : {"auto", "jt", "ve", "bp"}
         ``"auto"`` uses the junction tree (one calibration gives every
         marginal; the compiled tree is cached per model) unless a joint over
-        several targets is asked for, which variable elimination computes
-        directly. ``"bp"`` is (loopy) belief propagation, exact on trees and
+        several targets or an explicit elimination order is given, which
+        variable elimination handles directly. ``"bp"`` is (loopy) belief propagation, exact on trees and
         approximate otherwise.
     **options
         Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
@@ -64,7 +64,9 @@ def query(
     0.211
     """
     if method == "auto":
-        method = "ve" if options.get("joint") else "jt"
+        # A joint over targets, or an explicit (partial) elimination order, is a VE request.
+        explicit_order = not isinstance(options.get("elimination_order", "min-fill"), str)
+        method = "ve" if options.get("joint") or explicit_order else "jt"
     if method not in METHODS:
         raise ModelError(f"unknown query method {method!r}; choose one of {sorted(METHODS)} or 'auto'")
     return METHODS[method](model, targets=targets, evidence=evidence, **options)
