@@ -1,6 +1,5 @@
 """d-separation on every bundled reference network, against networkx."""
 
-import itertools
 from pathlib import Path
 
 import networkx as nx

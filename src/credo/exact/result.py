@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from credo.factors import DiscreteFactor
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["QueryResult", "MPEResult"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Hashable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -11,6 +11,9 @@ from credo.errors import CPDError, ModelError, UnknownVariableError
 from credo.factors import DiscreteFactor, TabularCPD
 from credo.graphs import dseparation
 from credo.models.base import DiscreteModel
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = ["BayesianNetwork", "EXACT_ROW_SUM"]
 

@@ -16,7 +16,6 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Hashable
 
 import networkx as nx
 
