@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 
 # JAX-based subpackages load on first use, so discrete-only users (and the
 # CLI) don't pay JAX's import time.
-_LAZY_SUBMODULES = {"distributions", "viz"}
+_LAZY_SUBMODULES = {"distributions", "viz", "learn"}
 
 
 def __getattr__(name):
@@ -41,6 +41,7 @@ __all__ = [
     "examples",
     "distributions",
     "viz",
+    "learn",
     "graphs",
     "io",
     "CredoError",
