@@ -7,6 +7,7 @@ variational inference.
 
 from credo import examples, graphs, io
 from credo.errors import (
+    DistributionError,
     CPDError,
     CredoError,
     CycleError,
@@ -52,6 +53,7 @@ __all__ = [
     "UnknownStateError",
     "ImpossibleEvidenceError",
     "ParseError",
+    "DistributionError",
     "DiscreteFactor",
     "TabularCPD",
     "NoisyOrCPD",

@@ -18,6 +18,7 @@ __all__ = [
     "UnknownStateError",
     "ImpossibleEvidenceError",
     "ParseError",
+    "DistributionError",
 ]
 
 
@@ -122,3 +123,7 @@ class ParseError(CredoError, ValueError):
         self.source = source
         where = f"{source}:" if source else "line "
         super().__init__(f"{where}{line}:{column}: {message}")
+
+
+class DistributionError(CredoError, ValueError):
+    """A distribution was given invalid parameters, shapes or values."""

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import gammaln
+from credo.errors import DistributionError
 
 __all__ = [
     "as_float",
@@ -136,7 +137,7 @@ def _tril_size_to_dim(m, diagonal):
     # m = K(K-1)/2 (strict) or K(K+1)/2 (with diagonal)
     k = int(round((np.sqrt(8 * m + 1) + (-1 if diagonal else 1)) / 2))
     if k * (k + (1 if diagonal else -1)) // 2 != m:
-        raise ValueError(f"a vector of length {m} does not fill a triangular matrix")
+        raise DistributionError(f"a vector of length {m} does not fill a triangular matrix")
     return k
 
 

@@ -16,6 +16,7 @@ from . import constraints
 from ._util import (as_float, broadcast_params, int_dtype, is_concrete, log_beta,
                     logits_to_probs, probs_to_logits, promote, sample_log_gamma)
 from .distribution import Distribution
+from credo.errors import DistributionError
 
 __all__ = [
     "Bernoulli",
@@ -44,10 +45,10 @@ def _enumerate(values, dist, expand):
 def _uniform_concrete(name, x):
     """The single concrete value of ``x`` (needed to size an enumerated support)."""
     if not is_concrete(x):
-        raise ValueError(f"enumerate_support needs a concrete (non-traced) {name}")
+        raise DistributionError(f"enumerate_support needs a concrete (non-traced) {name}")
     values = np.unique(np.asarray(x))
     if values.size != 1:
-        raise ValueError(f"enumerate_support needs the same {name} across the batch")
+        raise DistributionError(f"enumerate_support needs the same {name} across the batch")
     return values.item()
 
 
@@ -75,7 +76,7 @@ class _ProbsLogits(Distribution):
 
     def _resolve(self, probs, logits):
         if (probs is None) == (logits is None):
-            raise ValueError(f"{type(self).__name__}: pass exactly one of probs= or logits=")
+            raise DistributionError(f"{type(self).__name__}: pass exactly one of probs= or logits=")
         self._given = "probs" if probs is not None else "logits"
         if probs is not None:
             (probs,) = as_float(probs)

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import CredoError
 from . import constraints
 from ._util import as_float, is_concrete, sum_rightmost
+from credo.errors import DistributionError
 
 __all__ = [
     "Distribution",
@@ -126,7 +127,7 @@ class Distribution:
 
     def _check_param(self, name, value, constraint):
         if is_concrete(value) and not bool(np.all(np.asarray(constraint.check(value)))):
-            raise ValueError(
+            raise DistributionError(
                 f"{type(self).__name__}: parameter {name!r} must satisfy {constraint!r}, "
                 f"got {np.asarray(value)!r}")
 
@@ -214,7 +215,7 @@ class Distribution:
         if batch_shape == tuple(self.batch_shape):
             return self
         if tuple(jnp.broadcast_shapes(self.batch_shape, batch_shape)) != batch_shape:
-            raise ValueError(f"cannot expand batch shape {self.batch_shape} to {batch_shape}")
+            raise DistributionError(f"cannot expand batch shape {self.batch_shape} to {batch_shape}")
         return self._expand(batch_shape)
 
     def _expand(self, batch_shape):
@@ -253,7 +254,7 @@ class Independent(Distribution):
     def __init__(self, base_dist, reinterpreted_batch_ndims, *, validate_args=False):
         n = int(reinterpreted_batch_ndims)
         if not 0 <= n <= len(base_dist.batch_shape):
-            raise ValueError(f"reinterpreted_batch_ndims={n} exceeds the batch rank of {base_dist}")
+            raise DistributionError(f"reinterpreted_batch_ndims={n} exceeds the batch rank of {base_dist}")
         self.base_dist = base_dist
         self.reinterpreted_batch_ndims = n
         super().__init__(validate_args=validate_args)
@@ -376,7 +377,7 @@ class Delta(Distribution):
     def __init__(self, v=0.0, log_density=0.0, event_dim=0, *, validate_args=False):
         v, log_density = as_float(v, log_density)
         if event_dim > v.ndim:
-            raise ValueError(f"event_dim={event_dim} exceeds the rank of v")
+            raise DistributionError(f"event_dim={event_dim} exceeds the rank of v")
         batch_shape = v.shape[: v.ndim - event_dim]
         self.v = v
         self.log_density = jnp.broadcast_to(log_density, batch_shape)

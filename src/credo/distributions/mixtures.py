@@ -8,6 +8,7 @@ from jax.scipy.special import logsumexp
 
 from .discrete import Categorical
 from .distribution import Distribution
+from credo.errors import DistributionError
 
 __all__ = ["MixtureSameFamily", "Mixture"]
 
@@ -23,9 +24,9 @@ class _MixtureBase(Distribution):
 
     def _init_mixing(self, mixing_distribution, num_components):
         if not isinstance(mixing_distribution, Categorical):
-            raise ValueError("the mixing distribution must be a Categorical")
+            raise DistributionError("the mixing distribution must be a Categorical")
         if mixing_distribution.num_categories != num_components:
-            raise ValueError(f"the mixing distribution has {mixing_distribution.num_categories} "
+            raise DistributionError(f"the mixing distribution has {mixing_distribution.num_categories} "
                              f"categories but there are {num_components} components")
         self.mixing_distribution = mixing_distribution
 
@@ -75,7 +76,7 @@ class MixtureSameFamily(_MixtureBase):
 
     def __init__(self, mixing_distribution, component_distribution, *, validate_args=False):
         if len(component_distribution.batch_shape) < 1:
-            raise ValueError("component_distribution needs a batch axis of components")
+            raise DistributionError("component_distribution needs a batch axis of components")
         self._init_mixing(mixing_distribution, component_distribution.batch_shape[-1])
         self.component_distribution = component_distribution
         super().__init__(validate_args=validate_args)
@@ -132,9 +133,9 @@ class Mixture(_MixtureBase):
     def __init__(self, mixing_distribution, components, *, validate_args=False):
         components = list(components)
         if not components:
-            raise ValueError("Mixture needs at least one component")
+            raise DistributionError("Mixture needs at least one component")
         if len({tuple(c.event_shape) for c in components}) != 1:
-            raise ValueError("Mixture components must share one event_shape")
+            raise DistributionError("Mixture components must share one event_shape")
         self._init_mixing(mixing_distribution, len(components))
         self.components = components
         super().__init__(validate_args=validate_args)

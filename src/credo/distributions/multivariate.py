@@ -14,6 +14,7 @@ from . import constraints
 from ._util import as_float, broadcast_params, log_beta, sample_beta, sample_log_gamma
 from .distribution import Distribution
 from .transforms import cpcs_to_corr_cholesky
+from credo.errors import DistributionError
 
 __all__ = ["MultivariateNormal", "Dirichlet", "LKJCholesky"]
 
@@ -51,7 +52,7 @@ class MultivariateNormal(Distribution):
                  "scale_tril": scale_tril}
         given = {k: v for k, v in given.items() if v is not None}
         if len(given) != 1:
-            raise ValueError("MultivariateNormal: pass exactly one of covariance_matrix=, "
+            raise DistributionError("MultivariateNormal: pass exactly one of covariance_matrix=, "
                              "precision_matrix= or scale_tril=")
         (name, matrix), = given.items()
         loc, matrix = as_float(loc, matrix)
@@ -114,7 +115,7 @@ class Dirichlet(Distribution):
     def __init__(self, concentration, *, validate_args=False):
         (conc,) = as_float(concentration)
         if conc.ndim < 1:
-            raise ValueError("Dirichlet: concentration must have at least one dimension")
+            raise DistributionError("Dirichlet: concentration must have at least one dimension")
         self.concentration = conc
         super().__init__(conc.shape[:-1], conc.shape[-1:], validate_args=validate_args)
 
@@ -158,7 +159,7 @@ class LKJCholesky(Distribution):
 
     def __init__(self, dimension, concentration=1.0, *, validate_args=False):
         if int(dimension) < 2:
-            raise ValueError(f"LKJCholesky: dimension must be >= 2, got {dimension}")
+            raise DistributionError(f"LKJCholesky: dimension must be >= 2, got {dimension}")
         self.dimension = int(dimension)
         (self.concentration,) = as_float(concentration)
         d = self.dimension

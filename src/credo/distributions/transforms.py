@@ -18,6 +18,7 @@ import numpy as np
 
 from . import constraints
 from ._util import sum_rightmost, tril_to_vec, vec_to_tril
+from credo.errors import DistributionError
 
 __all__ = [
     "Transform",
@@ -401,7 +402,7 @@ class ComposeTransform(Transform):
     def __init__(self, parts):
         self.parts = list(parts)
         if not self.parts:
-            raise ValueError("ComposeTransform needs at least one part")
+            raise DistributionError("ComposeTransform needs at least one part")
         self.domain = _event_dim_like(self.parts[0].domain, self._domain_event_dim())
         self.codomain = _event_dim_like(self.parts[-1].codomain, self._codomain_event_dim())
 
