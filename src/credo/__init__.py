@@ -28,7 +28,10 @@ __version__ = "0.1.0"
 
 # JAX-based subpackages load on first use, so discrete-only users (and the
 # CLI) don't pay JAX's import time.
-_LAZY_SUBMODULES = {"distributions", "viz", "learn"}
+_LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl"}
+#: The model language's primitives, re-exported lazily from credo.ppl.
+_LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
+                   "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph"}
 
 
 def __getattr__(name):
@@ -36,6 +39,10 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f"credo.{name}")
+    if name in _LAZY_PPL_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module("credo.ppl"), name)
     raise AttributeError(f"module 'credo' has no attribute {name!r}")
 
 __all__ = [
@@ -43,6 +50,7 @@ __all__ = [
     "distributions",
     "viz",
     "learn",
+    "ppl",
     "graphs",
     "io",
     "CredoError",

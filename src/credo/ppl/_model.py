@@ -1,0 +1,160 @@
+"""Binding a model to its data, and running it once to discover its sites.
+
+Shared by :mod:`~credo.ppl.logdensity`, :mod:`~credo.ppl.predictive` and
+:mod:`~credo.ppl.graph`.
+
+Data convention: ``data`` is a dict whose keys that name a parameter of the
+model function are passed as keyword arguments (``model(**those)``); any other
+key observes the sample site (or fixes the subsample indices of the plate) of
+that name. Lists and tuples become numpy arrays, so ``len`` and indexing
+work inside the model and JAX accepts them.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from credo.distributions import ImproperDistributionError, biject_to, initial_value
+from credo.errors import ModelError
+
+from .handlers import seed, trace
+from .runtime import Handler, Site, Trace, site_key
+
+INIT_STRATEGIES = ("uniform", "median", "prior")
+_MEDIAN_DRAWS = 101  # odd, so the median is one of the draws
+
+
+class _Data(Handler):
+    """Observe sample sites and fix plate indices named in ``data``."""
+
+    def __init__(self, fn, data):
+        super().__init__(fn)
+        self.data = data
+
+    def process_message(self, msg: Site) -> None:
+        if msg.name not in self.data:
+            return
+        if msg.type == "sample":
+            msg.value, msg.is_observed = self.data[msg.name], True
+        elif msg.type == "plate":
+            msg.value = self.data[msg.name]
+
+
+class BoundModel:
+    """``model`` with its data: call it with no arguments.
+
+    Attributes
+    ----------
+    model : callable
+    kwargs : dict
+        Data passed as keyword arguments.
+    observations : dict
+        Data observing sites (or fixing plate indices) by name.
+    """
+
+    def __init__(self, model: Callable, data: dict | None = None):
+        data = {k: _as_data(v) for k, v in (data or {}).items()}
+        accepted = _keyword_names(model)
+        self.model = model
+        self.kwargs = {k: v for k, v in data.items() if accepted is None or k in accepted}
+        self.observations = {k: v for k, v in data.items() if k not in self.kwargs}
+        self._run = _Data(functools.partial(model, **self.kwargs), self.observations)
+
+    def __call__(self):
+        return self._run()
+
+    def check_observations(self, tr: Trace) -> None:
+        """Raise if a data key names neither a model argument nor a site of ``tr``."""
+        unknown = [k for k in self.observations
+                   if k not in tr or tr[k].type not in ("sample", "plate")]
+        if unknown:
+            raise ModelError(f"data keys {unknown} are neither arguments of "
+                             f"{getattr(self.model, '__name__', 'the model')} nor sample/plate "
+                             f"sites of it (sites: {list(tr)})")
+
+
+def _keyword_names(model) -> set | None:
+    """Names ``model`` accepts as keywords, or None when it takes ``**kwargs``."""
+    try:
+        params = inspect.signature(model).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _as_data(value):
+    return np.asarray(value) if isinstance(value, (list, tuple)) else value
+
+
+class _Initialize(Handler):
+    """Give every latent sample site an initial value drawn by ``strategy``.
+
+    ``"uniform"``: Uniform(-2, 2) in unconstrained space; ``"prior"``: a prior
+    draw; ``"median"``: the median of 101 prior draws taken in unconstrained
+    space (so it stays in the support). Improper priors fall back to
+    ``"uniform"``; discrete sites always use a prior draw.
+    """
+
+    def __init__(self, fn, key, strategy="uniform"):
+        super().__init__(fn)
+        if strategy not in INIT_STRATEGIES:
+            raise ValueError(f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
+        self.key, self.strategy = key, strategy
+
+    def process_message(self, msg: Site) -> None:
+        if msg.type == "sample" and msg.value is None:
+            msg.value = init_value(msg.fn, site_key(self.key, msg.name), self.strategy,
+                                   msg.kwargs.get("sample_shape", ()))
+
+
+def init_value(fn, key, strategy: str, sample_shape=()):
+    """An initial value of distribution ``fn`` by ``strategy`` (see :class:`_Initialize`).
+
+    Returns
+    -------
+    array, shape ``sample_shape + fn.batch_shape + fn.event_shape``
+    """
+    if fn.support.is_discrete:
+        return fn.sample(key, sample_shape)
+    try:
+        if strategy == "prior":
+            return fn.sample(key, sample_shape)
+        if strategy == "median":
+            transform = biject_to(fn.support)
+            draws = transform.inv(fn.sample(key, (_MEDIAN_DRAWS,) + tuple(sample_shape)))
+            return transform(jnp.median(draws, axis=0))
+    except ImproperDistributionError:
+        pass
+    return initial_value(fn, key, sample_shape)
+
+
+def prototype_trace(model: BoundModel, key=None) -> Trace:
+    """Run ``model`` once with prior draws (uniform ones for improper priors) and trace it.
+
+    The trace fixes the site structure (names, shapes, plates) that
+    compiled objects rely on.
+    """
+    key = jax.random.PRNGKey(0) if key is None else key
+    tr = trace(seed(_Initialize(model, key, "prior"), key)).get_trace()
+    model.check_observations(tr)
+    return tr
+
+
+def transform_of(site: Site):
+    """Bijection from unconstrained space onto the set a latent/param site lives in."""
+    if site.type == "param":
+        return biject_to(site.kwargs["constraint"])
+    return biject_to(site.fn.support)
+
+
+def is_free(site: Site) -> bool:
+    """Whether the site is a coordinate of unconstrained space (latent sample or param)."""
+    return site.type == "param" or (site.type == "sample" and not site.is_observed)

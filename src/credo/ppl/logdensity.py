@@ -1,0 +1,296 @@
+"""Compile a model and its data into a log density on flat unconstrained space.
+
+:func:`logdensity` returns a :class:`LogDensity`, the object samplers and
+optimisers work with: a function of one flat vector, plus the maps between
+that vector and the model's named, constrained values.
+
+Examples
+--------
+>>> import jax
+>>> import credo.ppl as ppl
+>>> from credo.ppl.examples import flu_prevalence
+>>> ld = ppl.logdensity(flu_prevalence)
+>>> ld.dim, ld.names
+(1, ('theta',))
+>>> x0 = ld.init(jax.random.PRNGKey(0))
+>>> value, grad = jax.value_and_grad(ld.fn)(x0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from credo.errors import ModelError
+
+from ._model import BoundModel, _Initialize, is_free, prototype_trace, transform_of
+from .handlers import seed, substitute, trace
+from .runtime import Handler, Site, Trace, as_key
+
+__all__ = ["LogDensity", "SiteInfo", "logdensity"]
+
+_MAX_INIT_TRIES = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class SiteInfo:
+    """Static description of one site of a compiled model.
+
+    Attributes
+    ----------
+    name : str
+    type : {"sample", "param", "deterministic"}
+    shape : tuple of int
+        Shape of the constrained value.
+    observed : bool
+    distribution : str or None
+        Class name of the site's distribution (``sample`` sites).
+    event_shape : tuple of int
+    constraint : Constraint or None
+        Support of a sample site, constraint of a param.
+    unconstrained_shape : tuple of int or None
+        Shape in unconstrained space (free sites only).
+    offset, size : int or None
+        The site's block ``flat[offset:offset + size]`` (free sites only).
+    plates : tuple of str
+    """
+
+    name: str
+    type: str
+    shape: tuple
+    observed: bool = False
+    distribution: str | None = None
+    event_shape: tuple = ()
+    constraint: object = None
+    unconstrained_shape: tuple | None = None
+    offset: int | None = None
+    size: int | None = None
+    plates: tuple = ()
+
+    @property
+    def slice(self) -> slice | None:
+        """The site's block of the flat vector (free sites only)."""
+        return None if self.offset is None else slice(self.offset, self.offset + self.size)
+
+
+def distribution_name(fn) -> str:
+    """Class name of ``fn``, looking through shape wrappers (Independent, masks)."""
+    while hasattr(fn, "base_dist"):
+        fn = fn.base_dist
+    return type(fn).__name__
+
+
+class _Unconstrained(Handler):
+    """Set free sites from unconstrained values and record ``log|det J|`` of the map."""
+
+    def __init__(self, fn, values: dict):
+        super().__init__(fn)
+        self.values = values
+
+    def process_message(self, msg: Site) -> None:
+        if not (is_free(msg) and msg.value is None):
+            return
+        if msg.name not in self.values:
+            raise ModelError(f"site {msg.name!r} did not appear when the model was compiled; "
+                             "the model's sites must not depend on the values of its variables")
+        u = self.values[msg.name]
+        transform = transform_of(msg)
+        msg.value = transform(u)
+        if msg.type == "sample":  # params are point estimates: no change of measure
+            # kept per batch element so that array scales weigh it like the log prob
+            msg.log_abs_det_jacobian = transform.log_abs_det_jacobian(u, msg.value)
+
+
+class LogDensity:
+    """A model's log joint density as a function of one flat unconstrained vector.
+
+    Built by :func:`logdensity`. The flat vector holds the latent sample
+    sites and the param sites, each mapped to unconstrained space by
+    ``biject_to(support)`` (``biject_to(constraint)`` for params), in
+    contiguous blocks in trace order, row-major within a site.
+
+    Attributes
+    ----------
+    dim : int
+        Length of the flat vector.
+    names : tuple of str
+        The free sites, in flat order.
+    sites : dict of str -> SiteInfo
+        Every sample, param and deterministic site, in trace order.
+    plates : dict of str -> int
+        Plate name -> size.
+    """
+
+    def __init__(self, model, data: dict | None = None, *, seed=None):
+        self._model = BoundModel(model, data)
+        self._key = None if seed is None else as_key(seed)
+        proto = prototype_trace(self._model, self._key)
+        _check_compilable(proto, self._key, self._model.observations)
+        self.sites = _site_infos(proto)
+        self.names = tuple(n for n, s in self.sites.items() if s.offset is not None)
+        self.dim = sum(self.sites[n].size for n in self.names)
+        self.plates = {s.name: s.kwargs["size"] for s in proto.sites("plate")}
+
+    # -- the density ---------------------------------------------------------------------
+    def fn(self, flat):
+        """Log joint density at ``flat`` (shape ``(dim,)``), a scalar.
+
+        Sum of the (plate-scaled, masked) log probabilities of all sample
+        sites, observed and latent, at the constrained values, plus factor
+        sites, plus ``log|det J|`` of the maps from unconstrained space.
+        Params contribute no density (they are point estimates). Jittable and
+        differentiable.
+        """
+        tr = self._run(flat)
+        return tr.log_density() + _log_jacobian(tr)
+
+    __call__ = fn
+
+    def _run(self, flat) -> Trace:
+        model = _Unconstrained(self._model, self.unflatten(flat))
+        if self._key is not None:  # only plate subsampling needs keys here
+            model = seed(model, self._key)
+        return trace(model).get_trace()
+
+    # -- layout ----------------------------------------------------------------------------
+    def unflatten(self, flat) -> dict:
+        """Split ``flat`` (shape ``(dim,)``) into unconstrained values per free site."""
+        flat = jnp.asarray(flat)
+        if flat.shape != (self.dim,):
+            raise ValueError(f"expected a flat vector of shape ({self.dim},), got {flat.shape}")
+        return {n: flat[self.sites[n].slice].reshape(self.sites[n].unconstrained_shape)
+                for n in self.names}
+
+    def flatten(self, unconstrained: dict):
+        """Inverse of :meth:`unflatten`: concatenate per-site unconstrained values, shape ``(dim,)``."""
+        missing = [n for n in self.names if n not in unconstrained]
+        if missing:
+            raise ModelError(f"missing values for sites {missing}")
+        parts = [jnp.reshape(unconstrained[n], (-1,)) for n in self.names]
+        return jnp.concatenate(parts) if parts else jnp.zeros((0,))
+
+    def constrain(self, flat) -> dict:
+        """Constrained values of the free and deterministic sites at ``flat`` (shape ``(dim,)``)."""
+        tr = self._run(flat)
+        return {n: tr[n].value for n in self.sites
+                if n in tr and (is_free(tr[n]) or tr[n].type == "deterministic")}
+
+    def unconstrain(self, values: dict):
+        """Flat vector (shape ``(dim,)``) of constrained per-site ``values``.
+
+        Runs the model so that supports depending on other sites are resolved.
+        """
+        missing = [n for n in self.names if n not in values]
+        if missing:
+            raise ModelError(f"missing values for sites {missing}")
+        model = substitute(self._model, values)
+        tr = trace(seed(model, self._key if self._key is not None else 0)).get_trace()
+        return self._flat_from_trace(tr)
+
+    def _flat_from_trace(self, tr: Trace):
+        return self.flatten({n: transform_of(tr[n]).inv(tr[n].value) for n in self.names})
+
+    # -- initialisation --------------------------------------------------------------------
+    def init(self, key, strategy: str = "uniform"):
+        """An initial point with a finite log density and gradient, shape ``(dim,)``.
+
+        Parameters
+        ----------
+        key : int or PRNG key
+        strategy : {"uniform", "median", "prior"}
+            ``"uniform"``: Uniform(-2, 2) in unconstrained space. ``"prior"``:
+            a prior draw; ``"median"``: the median of many prior draws; both
+            mapped to unconstrained space (improper priors use ``"uniform"``).
+            Params start at their ``init_value``. Up to 100 keys are tried.
+
+        Raises
+        ------
+        ModelError
+            If no finite point is found.
+        """
+        key = as_key(key)
+        for attempt in range(_MAX_INIT_TRIES):
+            k = jax.random.fold_in(key, attempt)
+            model = _Initialize(self._model, k, strategy)
+            tr = trace(seed(model, self._key if self._key is not None else k)).get_trace()
+            flat = self._flat_from_trace(tr)
+            value, grad = self._value_and_grad(flat)
+            if np.isfinite(value) and np.all(np.isfinite(grad)):
+                return flat
+        raise ModelError(f"no initial point with a finite log density and gradient found in "
+                         f"{_MAX_INIT_TRIES} tries with strategy {strategy!r}")
+
+    @functools.cached_property
+    def _value_and_grad(self):
+        return jax.jit(jax.value_and_grad(self.fn))
+
+    def __repr__(self):
+        return f"LogDensity(dim={self.dim}, names={self.names})"
+
+
+def logdensity(model, data: dict | None = None, *, seed=None) -> LogDensity:
+    """Compile ``model`` with ``data`` into a :class:`LogDensity`.
+
+    Parameters
+    ----------
+    model : callable
+        A model function.
+    data : dict, optional
+        Keys naming arguments of ``model`` are passed to it; other keys
+        observe the sample site of that name (or fix a plate's subsample indices).
+    seed : int or PRNG key, optional
+        Needed only by models with subsampled plates: fixes the subsample.
+
+    Raises
+    ------
+    ModelError
+        If a latent site is discrete, or a plate subsamples without a seed.
+    """
+    return LogDensity(model, data, seed=seed)
+
+
+def _check_compilable(tr: Trace, key, observations: dict) -> None:
+    discrete = [s.name for s in tr.latent_sites() if s.fn.support.is_discrete]
+    if discrete:
+        raise ModelError(f"latent sites {discrete} are discrete; a log density on unconstrained "
+                         "space needs continuous latents (observe them, or marginalise them "
+                         "out by hand)")
+    subsampled = [s.name for s in tr.sites("plate")
+                  if s.kwargs["subsample_size"] != s.kwargs["size"] and s.name not in observations]
+    if subsampled and key is None:
+        raise ModelError(f"plates {subsampled} subsample: pass seed= to logdensity to fix the "
+                         "subsample, or give the indices in data under the plate's name")
+
+
+def _site_infos(tr: Trace) -> dict:
+    infos, offset = {}, 0
+    for site in tr.sites("sample", "param", "deterministic"):
+        shape = tuple(jnp.shape(site.value))
+        info = dict(name=site.name, type=site.type, shape=shape, observed=site.is_observed,
+                    plates=site.plate_names)
+        if site.type == "sample":
+            info.update(distribution=distribution_name(site.fn),
+                        event_shape=tuple(site.fn.event_shape), constraint=site.fn.support)
+        elif site.type == "param":
+            info.update(constraint=site.kwargs["constraint"])
+        if is_free(site):
+            ushape = tuple(transform_of(site).inverse_shape(shape))
+            size = math.prod(ushape)
+            info.update(unconstrained_shape=ushape, offset=offset, size=size)
+            offset += size
+        infos[site.name] = SiteInfo(**info)
+    return infos
+
+
+def _log_jacobian(tr: Trace):
+    total = 0.0
+    for site in tr.latent_sites():
+        if site.log_abs_det_jacobian is not None:
+            ladj = site.log_abs_det_jacobian
+            total = total + jnp.sum(ladj if site.scale is None else ladj * site.scale)
+    return total
