@@ -76,3 +76,10 @@ def brute_force_query(model, evidence: dict):
         marginals[v] = m
     with np.errstate(divide="ignore"):
         return marginals, np.log(total), np.log(restricted.max())
+
+
+def random_evidence(rng: np.random.Generator, model, k: int) -> dict:
+    """Hard evidence on ``k`` distinct random variables, each in a random state."""
+    chosen = rng.choice(len(model.variables), size=k, replace=False)
+    return {model.variables[i]: model.states(model.variables[i])[rng.integers(model.cardinality(model.variables[i]))]
+            for i in chosen}

@@ -10,13 +10,7 @@ import credo
 from credo.exact.junction_tree import BatchQueryResult, JunctionTree, junction_tree_query
 from tests.exact.test_reference_networks import (NETWORKS, check_log_evidence, check_marginals, check_mpe,
                                                  load_cases, load_network)
-from tests.helpers import brute_force_query, random_bayesian_network, random_markov_network
-
-
-def _random_evidence(rng, model, k):
-    chosen = rng.choice(len(model.variables), size=k, replace=False)
-    return {model.variables[i]: model.states(model.variables[i])[rng.integers(model.cardinality(model.variables[i]))]
-            for i in chosen}
+from tests.helpers import brute_force_query, random_bayesian_network, random_evidence, random_markov_network
 
 
 def _assert_same_query(got, want, atol=1e-10):
@@ -33,7 +27,7 @@ def _assert_same_query(got, want, atol=1e-10):
 def test_bayesian_network_matches_enumeration_and_ve(seed, heuristic):
     rng = np.random.default_rng(seed)
     bn = random_bayesian_network(rng, num_nodes=int(rng.integers(3, 8)), zero_fraction=0.1 * (seed % 2))
-    evidence = _random_evidence(rng, bn, int(rng.integers(0, 3)))
+    evidence = random_evidence(rng, bn, int(rng.integers(0, 3)))
     marginals, log_evidence, max_log_joint = brute_force_query(bn, evidence)
     engine = JunctionTree(bn, heuristic)
     if not np.isfinite(log_evidence):
@@ -59,7 +53,7 @@ def test_bayesian_network_matches_enumeration_and_ve(seed, heuristic):
 def test_markov_network_matches_enumeration(seed):
     rng = np.random.default_rng(100 + seed)
     mn = random_markov_network(rng, num_nodes=int(rng.integers(3, 7)), num_factors=int(rng.integers(2, 7)))
-    evidence = _random_evidence(rng, mn, int(rng.integers(0, 3)))
+    evidence = random_evidence(rng, mn, int(rng.integers(0, 3)))
     marginals, log_z, max_log = brute_force_query(mn, evidence)
     engine = JunctionTree(mn)
     result = engine.query(evidence)
@@ -328,7 +322,7 @@ def test_jax_gradient_is_expected_family_counts():
     rng = np.random.default_rng(5)
     bn = random_bayesian_network(rng, 7)
     engine = JunctionTree(bn)
-    rows = [_random_evidence(rng, bn, 2) for _ in range(6)]
+    rows = [random_evidence(rng, bn, 2) for _ in range(6)]
     likelihoods = one_hot_likelihoods(engine, rows)
     log_tables = [jnp.asarray(f.log_values) for f in bn.factors]
     fn = engine.log_likelihood_fn()

@@ -4,13 +4,7 @@ import numpy as np
 import pytest
 
 import credo
-from tests.helpers import brute_force_query, random_bayesian_network, random_markov_network
-
-
-def _random_evidence(rng, model, k):
-    chosen = rng.choice(len(model.variables), size=k, replace=False)
-    return {model.variables[i]: model.states(model.variables[i])[rng.integers(model.cardinality(model.variables[i]))]
-            for i in chosen}
+from tests.helpers import brute_force_query, random_bayesian_network, random_evidence, random_markov_network
 
 
 @pytest.mark.parametrize("seed", range(25))
@@ -18,7 +12,7 @@ def _random_evidence(rng, model, k):
 def test_bayesian_network_matches_enumeration(seed, heuristic):
     rng = np.random.default_rng(seed)
     bn = random_bayesian_network(rng, num_nodes=int(rng.integers(3, 8)), zero_fraction=0.1 * (seed % 2))
-    evidence = _random_evidence(rng, bn, int(rng.integers(0, 3)))
+    evidence = random_evidence(rng, bn, int(rng.integers(0, 3)))
     marginals, log_evidence, max_log_joint = brute_force_query(bn, evidence)
     if not np.isfinite(log_evidence):
         with pytest.raises(credo.ImpossibleEvidenceError):
@@ -39,7 +33,7 @@ def test_bayesian_network_matches_enumeration(seed, heuristic):
 def test_markov_network_matches_enumeration(seed):
     rng = np.random.default_rng(100 + seed)
     mn = random_markov_network(rng, num_nodes=int(rng.integers(3, 7)), num_factors=int(rng.integers(2, 7)))
-    evidence = _random_evidence(rng, mn, int(rng.integers(0, 3)))
+    evidence = random_evidence(rng, mn, int(rng.integers(0, 3)))
     marginals, log_z, max_log = brute_force_query(mn, evidence)
     result = credo.query(mn, evidence=evidence)
     assert result.log_evidence == pytest.approx(log_z, rel=1e-10)
