@@ -161,7 +161,16 @@ def ising_magnetization(out_dir: Path, sizes=(2, 3, 4, 5), couplings=None) -> Pa
     return _save(fig, out_dir, "ising-magnetization.png")
 
 
-FIGURES = [clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
+def eight_schools_plates(out_dir: Path) -> Path:
+    """The plate diagram of non-centred eight schools, drawn by ``credo.render``."""
+    from credo.ppl.examples import EIGHT_SCHOOLS_DATA, eight_schools_noncentered
+
+    path = out_dir / "eight-schools-plates.png"
+    credo.render(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, path, dpi=DPI)
+    return path
+
+
+FIGURES = [eight_schools_plates, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
 
 
 def main(out_dir: str | Path | None = None) -> list[Path]:

@@ -22,7 +22,7 @@ True
 """
 
 from . import examples
-from .graph import ModelGraph, model_graph
+from .graph import ModelGraph, model_graph, render
 from .handlers import block, condition, mask, scale, seed, substitute, trace, uncondition
 from .logdensity import LogDensity, SiteInfo, logdensity
 from .predictive import posterior_predictive, prior_predictive
@@ -49,6 +49,7 @@ __all__ = [
     "prior_predictive",
     "posterior_predictive",
     "model_graph",
+    "render",
     "ModelGraph",
     "Site",
     "Trace",

@@ -29,7 +29,7 @@ from ._model import BoundModel, prototype_trace
 from .logdensity import distribution_name
 from .runtime import Handler, Site, Trace
 
-__all__ = ["ModelGraph", "model_graph"]
+__all__ = ["render", "ModelGraph", "model_graph"]
 
 _INPUT_TYPES = ("sample", "param", "deterministic")
 _NODE_TYPES = ("sample", "param", "deterministic", "factor")
@@ -93,6 +93,21 @@ class ModelGraph:
     def __repr__(self):
         return (f"ModelGraph({self.graph.number_of_nodes()} nodes, "
                 f"{self.graph.number_of_edges()} edges, plates={self.plates})")
+
+
+def render(model, data: dict | None = None, path=None, **kwargs):
+    """Draw ``model``'s plate diagram (matplotlib only, no Graphviz) and save it to ``path``.
+
+    Plates are boxes labelled with their size, observed sites are shaded and
+    deterministic sites drawn as diamonds. The format follows ``path``'s
+    extension (``.png``, ``.svg``, ``.pdf``). For Graphviz text use
+    ``model_graph(model, data).to_dot()``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return model_graph(model, data).render(path, **kwargs)
 
 
 def model_graph(model, data: dict | None = None, *, expand_plates: bool = False) -> ModelGraph:

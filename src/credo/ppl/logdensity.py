@@ -151,11 +151,64 @@ class LogDensity:
 
     __call__ = fn
 
-    def _run(self, flat) -> Trace:
-        model = _Unconstrained(self._model, self.unflatten(flat))
+    def _run(self, flat, data: dict | None = None) -> Trace:
+        bound = self._rebound(data) if data else self._model
+        model = _Unconstrained(bound, self.unflatten(flat))
         if self._key is not None:  # only plate subsampling needs keys here
             model = seed(model, self._key)
         return trace(model).get_trace()
+
+    # -- data as arguments -----------------------------------------------------------------
+    @property
+    def data(self) -> dict:
+        """The array-valued data (numeric arrays with at least one dimension), by name.
+
+        These are the inputs :meth:`fn_with` and :meth:`constrain_with` take as
+        arguments, so a jitted sampler can be reused on new data of the same
+        shapes without recompiling. Scalars (sizes, counts) stay fixed.
+        """
+        merged = {**self._model.kwargs, **self._model.observations}
+        return {k: v for k, v in merged.items() if _is_array_data(v)}
+
+    def _rebound(self, data: dict) -> BoundModel:
+        unknown = set(data) - set(self.data)
+        if unknown:
+            raise ModelError(f"{sorted(unknown)} are not array data of this model "
+                             f"(array data: {sorted(self.data)})")
+        merged = {**self._model.kwargs, **self._model.observations, **data}
+        return BoundModel(self._model.model, merged)
+
+    def fn_with(self, flat, data: dict):
+        """:meth:`fn` with the array data replaced by ``data`` (same names and shapes).
+
+        Parameters
+        ----------
+        flat : array, shape ``(dim,)``
+        data : dict of str -> array
+            A subset of :attr:`data`; missing names keep their bound values.
+        """
+        tr = self._run(flat, data)
+        return tr.log_density() + _log_jacobian(tr)
+
+    def constrain_with(self, flat, data: dict) -> dict:
+        """:meth:`constrain` with the array data replaced by ``data``."""
+        tr = self._run(flat, data)
+        return {n: tr[n].value for n in self.sites
+                if n in tr and (is_free(tr[n]) or tr[n].type == "deterministic")}
+
+    @property
+    def static_key(self):
+        """A hashable key equal for two compilations that differ only in array data values.
+
+        ``(model, fixed non-array data, shapes and dtypes of the array data, seed)``:
+        samplers use it to reuse compiled programs across datasets of one shape.
+        """
+        merged = {**self._model.kwargs, **self._model.observations}
+        fixed = tuple(sorted((k, _hashable(v)) for k, v in merged.items() if not _is_array_data(v)))
+        shapes = tuple(sorted((k, tuple(np.shape(v)), str(np.asarray(v).dtype))
+                              for k, v in self.data.items()))
+        seed_bytes = None if self._key is None else tuple(np.asarray(jax.random.key_data(self._key)).ravel().tolist())
+        return (self._model.model, fixed, shapes, seed_bytes)
 
     # -- layout ----------------------------------------------------------------------------
     def unflatten(self, flat) -> dict:
@@ -176,9 +229,7 @@ class LogDensity:
 
     def constrain(self, flat) -> dict:
         """Constrained values of the free and deterministic sites at ``flat`` (shape ``(dim,)``)."""
-        tr = self._run(flat)
-        return {n: tr[n].value for n in self.sites
-                if n in tr and (is_free(tr[n]) or tr[n].type == "deterministic")}
+        return self.constrain_with(flat, {})
 
     def unconstrain(self, values: dict):
         """Flat vector (shape ``(dim,)``) of constrained per-site ``values``.
@@ -231,6 +282,21 @@ class LogDensity:
 
     def __repr__(self):
         return f"LogDensity(dim={self.dim}, names={self.names})"
+
+
+def _is_array_data(value) -> bool:
+    return (isinstance(value, (np.ndarray, jax.Array)) and np.ndim(value) >= 1
+            and np.issubdtype(np.asarray(value).dtype if isinstance(value, np.ndarray) else value.dtype,
+                              np.number))
+
+
+def _hashable(value):
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        arr = np.asarray(value)
+        return (arr.dtype.str, arr.shape, arr.tobytes())
 
 
 def logdensity(model, data: dict | None = None, *, seed=None) -> LogDensity:
