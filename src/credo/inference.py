@@ -12,10 +12,12 @@ from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
 
-__all__ = ["query", "mpe", "elimination_order", "METHODS"]
+__all__ = ["query", "mpe", "elimination_order", "METHODS", "SAMPLING_METHODS"]
 
 #: Query methods and the functions behind them.
 METHODS = {"ve": _ve.variable_elimination, "jt": junction_tree_query, "bp": belief_propagation}
+#: Approximate methods, dispatched to ``credo.sampling`` (imported on first use).
+SAMPLING_METHODS = ("gibbs", "lw", "rejection")
 
 
 def query(
@@ -23,6 +25,8 @@ def query(
     targets: Sequence | None = None,
     evidence: Mapping | None = None,
     method: str = "auto",
+    num_samples: int | None = None,
+    seed=None,
     **options,
 ) -> QueryResult:
     """Posterior marginals of ``targets`` given ``evidence``.
@@ -35,19 +39,27 @@ def query(
     evidence : mapping, optional
         ``{variable: state}``; states by name (or by position for models
         whose states are integers).
-    method : {"auto", "jt", "ve", "bp"}
+    method : {"auto", "jt", "ve", "bp", "gibbs", "lw", "rejection"}
         ``"auto"`` uses the junction tree (one calibration gives every
         marginal; the compiled tree is cached per model) unless a joint over
         several targets or an explicit elimination order is given, which
         variable elimination handles directly. ``"bp"`` is (loopy) belief propagation, exact on trees and
-        approximate otherwise.
+        approximate otherwise. ``"gibbs"``, ``"lw"`` (likelihood weighting) and
+        ``"rejection"`` sample (see :mod:`credo.sampling`); undirected models
+        support only ``"gibbs"``.
+    num_samples : int, optional
+        Sampling methods only: how many samples (default: the sampler's).
+    seed : int or numpy.random.Generator, optional
+        Sampling methods only: the same seed gives the same result.
     **options
         Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
 
     Returns
     -------
     QueryResult
-        ``.marginals[var][state]``, ``.log_evidence`` (ln P(e)).
+        ``.marginals[var][state]``, ``.log_evidence`` (ln P(e)); for sampling
+        methods a :class:`~credo.sampling.SampledQueryResult`, which adds
+        ``.standard_errors[var][state]``.
 
     Raises
     ------
@@ -55,6 +67,8 @@ def query(
         If P(e) = 0.
     UnknownVariableError, UnknownStateError
         Naming the culprit and listing the valid choices.
+    TypeError
+        If ``num_samples`` or ``seed`` is given to an exact method.
 
     Examples
     --------
@@ -63,12 +77,21 @@ def query(
     >>> round(credo.query(clinic, ["Flu"], {"Cough": "yes"}).marginals["Flu"]["yes"], 3)
     0.211
     """
+    if method in SAMPLING_METHODS:
+        from credo.sampling import sample_query  # deferred: keeps `import credo` (and the CLI) quick
+
+        return sample_query(model, targets=targets, evidence=evidence, method=method,
+                            num_samples=num_samples, seed=seed, **options)
+    if num_samples is not None or seed is not None:
+        raise TypeError(f"num_samples and seed apply only to the sampling methods {list(SAMPLING_METHODS)}, "
+                        f"not to method={method!r}")
     if method == "auto":
         # A joint over targets, or an explicit (partial) elimination order, is a VE request.
         explicit_order = not isinstance(options.get("elimination_order", "min-fill"), str)
         method = "ve" if options.get("joint") or explicit_order else "jt"
     if method not in METHODS:
-        raise ModelError(f"unknown query method {method!r}; choose one of {sorted(METHODS)} or 'auto'")
+        raise ModelError(f"unknown query method {method!r}; choose one of "
+                         f"{sorted(METHODS) + list(SAMPLING_METHODS)} or 'auto'")
     return METHODS[method](model, targets=targets, evidence=evidence, **options)
 
 
