@@ -262,6 +262,8 @@ class Poisson(Distribution):
         super().__init__(self.rate.shape, validate_args=validate_args)
 
     def _log_prob(self, value):
+        # integer counts would make xlogy's derivative rule produce float0 tangents
+        value = jnp.asarray(value, self.rate.dtype)
         return xlogy(value, self.rate) - self.rate - gammaln(value + 1.0)
 
     def _sample(self, key, sample_shape):

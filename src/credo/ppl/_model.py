@@ -137,13 +137,15 @@ def init_value(fn, key, strategy: str, sample_shape=()):
 
 
 def prototype_trace(model: BoundModel, key=None) -> Trace:
-    """Run ``model`` once with prior draws (uniform ones for improper priors) and trace it.
+    """Run ``model`` once with Uniform(-2, 2) values in unconstrained space and trace it.
 
     The trace fixes the site structure (names, shapes, plates) that
-    compiled objects rely on.
+    compiled objects rely on. Uniform values rather than prior draws, because
+    a prior draw compiles that distribution's sampler (seconds for Gamma, Beta
+    or Dirichlet) only to learn shapes.
     """
     key = jax.random.PRNGKey(0) if key is None else key
-    tr = trace(seed(_Initialize(model, key, "prior"), key)).get_trace()
+    tr = trace(seed(_Initialize(model, key, "uniform"), key)).get_trace()
     model.check_observations(tr)
     return tr
 
