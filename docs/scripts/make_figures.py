@@ -170,7 +170,20 @@ def eight_schools_plates(out_dir: Path) -> Path:
     return path
 
 
-FIGURES = [eight_schools_plates, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
+def eight_schools_trace(out_dir: Path) -> Path:
+    """Trace plot of the centred eight schools with its divergences (``Posterior.plot_trace``)."""
+    import jax
+
+    from credo.examples import EIGHT_SCHOOLS_DATA, eight_schools_centered
+
+    jax.config.update("jax_enable_x64", True)  # a script, not the library
+    post = credo.nuts(eight_schools_centered, EIGHT_SCHOOLS_DATA, chains=2, warmup=300, draws=300,
+                      seed=0, progress=False)
+    fig = post.plot_trace(["mu", "tau"])
+    return _save(fig, out_dir, "eight-schools-trace.png")
+
+
+FIGURES = [eight_schools_plates, eight_schools_trace, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
 
 
 def main(out_dir: str | Path | None = None) -> list[Path]:

@@ -28,10 +28,14 @@ __version__ = "0.1.0"
 
 # JAX-based subpackages load on first use, so discrete-only users (and the
 # CLI) don't pay JAX's import time.
-_LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl"}
+_LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics", "vi", "sampling"}
+#: Samplers and optimisers, re-exported lazily: name -> module.
+_LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
+               "Posterior": "credo.mcmc.posterior"}
 #: The model language's primitives, re-exported lazily from credo.ppl.
 _LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
-                   "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph"}
+                   "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
+                   "render"}
 
 
 def __getattr__(name):
@@ -43,6 +47,10 @@ def __getattr__(name):
         import importlib
 
         return getattr(importlib.import_module("credo.ppl"), name)
+    if name in _LAZY_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY_NAMES[name]), name)
     raise AttributeError(f"module 'credo' has no attribute {name!r}")
 
 __all__ = [
@@ -51,6 +59,13 @@ __all__ = [
     "viz",
     "learn",
     "ppl",
+    "mcmc",
+    "diagnostics",
+    "vi",
+    "sampling",
+    "nuts",
+    "hmc",
+    "Posterior",
     "graphs",
     "io",
     "CredoError",

@@ -124,6 +124,8 @@ class LogDensity:
         Every sample, param and deterministic site, in trace order.
     plates : dict of str -> int
         Plate name -> size.
+    observed : dict of str -> ndarray
+        Values of the observed sample sites.
     """
 
     def __init__(self, model, data: dict | None = None, *, seed=None):
@@ -135,6 +137,7 @@ class LogDensity:
         self.names = tuple(n for n, s in self.sites.items() if s.offset is not None)
         self.dim = sum(self.sites[n].size for n in self.names)
         self.plates = {s.name: s.kwargs["size"] for s in proto.sites("plate")}
+        self.observed = {s.name: np.asarray(s.value) for s in proto.sites("sample") if s.is_observed}
 
     # -- the density ---------------------------------------------------------------------
     def fn(self, flat):

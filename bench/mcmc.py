@@ -1,0 +1,222 @@
+"""NUTS side by side: credo against NumPyro and BlackJAX on the same log densities.
+
+Every peer samples the *same* jitted log density (credo's compiled model, as
+NumPyro's ``potential_fn`` and BlackJAX's ``logdensity_fn``), from the same
+initial points, with the same warmup, draws, chains, target acceptance (0.8)
+and maximum tree depth (10), chains vectorized with ``vmap``. So the table
+compares samplers and their adaptation, not model front ends.
+
+Per model and peer:
+
+- compile: first run minus a second, hot run with a new key (same shapes);
+- sampling: wall time of the hot run (warmup + draws);
+- min ESS: smallest bulk ESS over every constrained scalar (credo.diagnostics);
+- ESS/s: min ESS / hot wall time;
+- grads/draw: leapfrog steps per draw in the sampling phase;
+- floor: one jitted gradient of all chains at once (vmap) x the sampling
+  phase's sum over draws of the largest step count among chains (vmap waits
+  for the slowest chain), and sampling-phase time / floor.
+
+Writes ``bench/results/mcmc.json`` and prints a markdown table. Install the
+peers with ``pip install -e .[bench]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)  # a benchmark script, not the library
+
+import credo  # noqa: E402
+from credo.diagnostics import ess_bulk  # noqa: E402
+from credo.examples import POSTERIORDB_NAMES, load_posteriordb  # noqa: E402
+from credo.examples import flu_prevalence  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _models(names):
+    out = {"flu_prevalence": (flu_prevalence, {"n": 100, "y": 12})}
+    for name in POSTERIORDB_NAMES:
+        out[name] = load_posteriordb(name)
+    return {k: v for k, v in out.items() if not names or k in names}
+
+
+def _min_ess(ld, unconstrained):
+    """Min bulk ESS over constrained scalars of draws ``(chains, draws, dim)``."""
+    constrain = jax.jit(jax.vmap(jax.vmap(ld.constrain)))
+    values = constrain(jnp.asarray(unconstrained))
+    return _min_ess_of(values)
+
+
+def _min_ess_of(draws: dict) -> float:
+    worst = np.inf
+    for v in draws.values():
+        v = np.asarray(v)
+        flat = v.reshape(v.shape[0], v.shape[1], -1)
+        for i in range(flat.shape[2]):
+            if np.ptp(flat[:, :, i]) > 0:
+                worst = min(worst, float(ess_bulk(flat[:, :, i])))
+    return worst
+
+
+def _grad_time(ld, init):
+    grad = jax.jit(jax.vmap(jax.value_and_grad(ld.fn)))
+    jax.block_until_ready(grad(init))
+    reps, start = 200, time.perf_counter()
+    for _ in range(reps):
+        jax.block_until_ready(grad(init))
+    return (time.perf_counter() - start) / reps
+
+
+def _timed(run, *args):
+    start = time.perf_counter()
+    out = run(*args)
+    jax.block_until_ready(out)
+    return out, time.perf_counter() - start
+
+
+# -- the three samplers ---------------------------------------------------------------------
+def run_credo(model, data, init, args, seed):
+    kw = dict(chains=args.chains, warmup=args.warmup, draws=args.draws, progress=False,
+              init=np.asarray(init))
+    first = time.perf_counter()
+    credo.nuts(model, data, seed=seed + 1000, **kw)
+    first = time.perf_counter() - first
+    start = time.perf_counter()
+    post = credo.nuts(model, data, seed=seed, **kw)
+    hot = time.perf_counter() - start
+    steps = post.stats["num_integration_steps"]
+    return dict(first=first, hot=hot, min_ess=_min_ess_of(post.draws), steps=steps,
+                divergences=int(post.divergences.sum()))
+
+
+def run_numpyro(ld, init, args, seed):
+    from numpyro.infer import MCMC, NUTS
+
+    kernel = NUTS(potential_fn=lambda x: -ld.fn(x), target_accept_prob=0.8, max_tree_depth=10)
+    mcmc = MCMC(kernel, num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
+                chain_method="vectorized", progress_bar=False)
+    start = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(seed + 1000), init_params=init, extra_fields=("num_steps", "diverging"))
+    jax.block_until_ready(mcmc.get_samples())
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    mcmc.run(jax.random.PRNGKey(seed), init_params=init, extra_fields=("num_steps", "diverging"))
+    samples = mcmc.get_samples(group_by_chain=True)
+    jax.block_until_ready(samples)
+    hot = time.perf_counter() - start
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    return dict(first=first, hot=hot, min_ess=_min_ess(ld, samples), steps=np.asarray(extra["num_steps"]),
+                divergences=int(np.sum(extra["diverging"])))
+
+
+def _blackjax_program(ld, args):
+    import blackjax
+
+    def one_chain(key, position):
+        key_warm, key_draw = jax.random.split(key)
+        warmup = blackjax.window_adaptation(blackjax.nuts, ld.fn, target_acceptance_rate=0.8)
+        (state, params), _ = warmup.run(key_warm, position, num_steps=args.warmup)
+        step = blackjax.nuts(ld.fn, **params).step
+
+        def body(state, key):
+            state, info = step(key, state)
+            return state, (state.position, info.num_integration_steps, info.is_divergent)
+
+        _, out = jax.lax.scan(body, state, jax.random.split(key_draw, args.draws))
+        return out
+
+    return jax.jit(jax.vmap(one_chain))
+
+
+def run_blackjax(ld, init, args, seed):
+    program = _blackjax_program(ld, args)
+    keys = lambda s: jax.random.split(jax.random.PRNGKey(s), args.chains)  # noqa: E731
+    _, first = _timed(program, keys(seed + 1000), init)
+    (positions, steps, divergent), hot = _timed(program, keys(seed), init)
+    return dict(first=first, hot=hot, min_ess=_min_ess(ld, positions), steps=np.asarray(steps),
+                divergences=int(np.sum(divergent)))
+
+
+def bench_model(name, model, data, args):
+    ld = credo.logdensity(model, data)
+    keys = jax.random.split(jax.random.PRNGKey(args.seed), args.chains)
+    init = jnp.stack([ld.init(k) for k in keys])
+    grad_time = _grad_time(ld, init)
+    rows = {}
+    runs = {"credo": lambda: run_credo(model, data, init, args, args.seed),
+            "numpyro": lambda: run_numpyro(ld, init, args, args.seed),
+            "blackjax": lambda: run_blackjax(ld, init, args, args.seed)}
+    for peer, run in runs.items():
+        if args.peers and peer not in args.peers:
+            continue
+        try:
+            r = run()
+        except Exception as err:  # a peer failing must not hide the others
+            rows[peer] = {"error": f"{type(err).__name__}: {err}"[:300]}
+            continue
+        steps = np.asarray(r["steps"])  # (chains, draws)
+        floor = grad_time * float(np.sum(steps.max(axis=0)))
+        rows[peer] = {
+            "compile_s": max(0.0, r["first"] - r["hot"]), "wall_s": r["hot"],
+            "min_ess": r["min_ess"], "ess_per_s": r["min_ess"] / r["hot"],
+            "grads_per_draw": float(steps.mean()), "divergences": r["divergences"],
+            "floor_s": floor, "grad_s": grad_time}
+    return rows
+
+
+def _table(results, args):
+    lines = [f"NUTS, {args.chains} chains x {args.draws} draws after {args.warmup} warmup, "
+             f"vectorized; machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+             f"jax {jax.__version__}", "",
+             "| model | peer | compile s | wall s | min ESS | min ESS/s | credo / peer ESS/s | grads/draw | div |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for model, rows in results.items():
+        mine = rows.get("credo", {}).get("ess_per_s")
+        for peer, r in rows.items():
+            if "error" in r:
+                lines.append(f"| {model} | {peer} | error: {r['error'][:60]} | | | | | | |")
+                continue
+            ratio = f"{mine / r['ess_per_s']:.2f}" if mine and peer != "credo" else ""
+            lines.append(f"| {model} | {peer} | {r['compile_s']:.1f} | {r['wall_s']:.2f} | "
+                         f"{r['min_ess']:.0f} | {r['ess_per_s']:.0f} | {ratio} | "
+                         f"{r['grads_per_draw']:.1f} | {r['divergences']} |")
+    lines += ["", "| model | peer | sampling wall / gradient floor |", "|---|---|---|"]
+    for model, rows in results.items():
+        for peer, r in rows.items():
+            if "error" not in r:
+                lines.append(f"| {model} | {peer} | {r['wall_s'] / max(r['floor_s'], 1e-12):.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", default=None)
+    parser.add_argument("--peers", nargs="*", default=None)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--warmup", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "mcmc.json"))
+    args = parser.parse_args(argv)
+    results = {}
+    for name, (model, data) in _models(args.models).items():
+        results[name] = bench_model(name, model, data, args)
+        print(name, json.dumps({p: {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
+                                for p, r in results[name].items()}), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"settings": vars(args), "results": results}, indent=1))
+    print(_table(results, args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,551 @@
+"""Multi-chain HMC and NUTS runs with Stan's windowed warmup: ``credo.nuts`` and ``credo.hmc``.
+
+One compiled program does everything: a ``lax.scan`` over a chunk of
+iterations whose body steps every chain (``vmap``) and, during warmup,
+updates the adaptation (step size by dual averaging, mass matrix from
+regularized Welford estimates in Stan's slow windows). Warmup and sampling
+differ only in a per-iteration schedule that is an *input* of the program, so
+it compiles once per model shape, and new data of the same shapes reuse it.
+The host runs the program chunk by chunk, moves each chunk's draws to host
+memory, updates the progress bar, and on Ctrl-C returns every draw made so far.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import adaptation, hmc as hmc_kernel, nuts as nuts_kernel
+from .posterior import GradEvals, Posterior
+from .target import as_target, initial_positions
+
+__all__ = ["nuts", "hmc", "run", "sample", "Algorithm", "NUTS", "HMC", "Schedule"]
+
+CHAIN_METHODS = ("vectorized", "sequential", "parallel")
+
+
+class Schedule(NamedTuple):
+    """Per-iteration flags, shape ``(iterations,)`` each (the program's input, not its code)."""
+
+    iteration: np.ndarray
+    active: np.ndarray       # False for padding at the end of the last chunk
+    warmup: np.ndarray
+    slow: np.ndarray         # accumulate the draw into the mass-matrix estimate
+    window_end: np.ndarray   # set the mass matrix from the estimate after this step
+    search: np.ndarray       # re-initialise the step size (heuristic) before this step
+    last_warmup: np.ndarray  # switch to the averaged step size after this step
+
+
+def build_schedule(num_warmup: int, num_draws: int, chunk_size: int, *, adapt_mass: bool) -> Schedule:
+    """Stan's windowed warmup as per-iteration flags, padded to whole chunks.
+
+    Iterations ``[0, num_warmup)`` adapt; the step size is searched at the start
+    and after each mass-matrix update (Stan's ``init_stepsize``).
+    """
+    total = num_warmup + num_draws
+    padded = max(chunk_size, -(-total // chunk_size) * chunk_size)
+    it = np.arange(padded)
+    flags = {name: np.zeros(padded, bool) for name in ("slow", "window_end", "search", "last_warmup")}
+    if num_warmup > 0:
+        stages = adaptation.warmup_schedule(num_warmup)
+        if adapt_mass:
+            flags["slow"][:num_warmup] = stages["is_slow_window"]
+            flags["window_end"][:num_warmup] = stages["is_slow_window"] & stages["is_window_end"]
+        flags["last_warmup"][num_warmup - 1] = True
+    flags["search"][0] = True
+    ends = np.nonzero(flags["window_end"])[0]
+    flags["search"][ends[ends + 1 < num_warmup] + 1] = True
+    return Schedule(iteration=it.astype(np.int32), active=it < total, warmup=it < num_warmup, **flags)
+
+
+# -- algorithms -----------------------------------------------------------------------------
+class Algorithm:
+    """How a chain moves and adapts; the runner is generic over these.
+
+    An algorithm is a frozen dataclass (hashable by value, so equal settings
+    reuse a compiled program) with pure methods:
+
+    - ``init_state(position, fn) -> state`` and ``position(state) -> flat``;
+    - ``init_tuning(dim, dtype) -> tuning``: the adapted parameters (step
+      size, mass matrix, proposal scale, ...) as a pytree;
+    - ``prepare(tuning, key, state, fn, x) -> tuning``: before a step (e.g.
+      Stan's step-size search at the start of a window);
+    - ``step(key, state, fn, tuning) -> (state, info)``;
+    - ``adapt(tuning, state, info, x) -> tuning``: after a warmup step;
+    - ``stats(state, info, tuning) -> dict`` of per-draw scalars, with at least
+      ``lp``, ``is_divergent`` and ``num_integration_steps`` (gradient evaluations).
+    """
+
+    name = "mcmc"
+    uses_mass_windows = False
+
+    def prepare(self, tuning, key, state, fn, x):
+        return tuning
+
+    def final_tuning(self, tuning):
+        """The adapted values reported on the Posterior: ``(step_size, inverse_mass_matrix)``."""
+        return tuning.step_size, tuning.inverse_mass_matrix
+
+
+class AdaptState(NamedTuple):
+    """Per-chain warmup state; ``step_size`` and ``inverse_mass_matrix`` drive the next step."""
+
+    step_size: jax.Array
+    inverse_mass_matrix: jax.Array
+    dual_averaging: object
+    welford: object
+
+
+@dataclasses.dataclass(frozen=True)
+class NUTS(Algorithm):
+    """Multinomial NUTS with Stan's windowed adaptation (see :func:`nuts`)."""
+
+    max_tree_depth: int = 10
+    target_accept: float = 0.8
+    dense_mass: bool = False
+    initial_step_size: float = 1.0
+    adapt_step_size: bool = True
+    adapt_mass: bool = True
+    divergence_threshold: float = 1000.0
+
+    name = "nuts"
+
+    @property
+    def uses_mass_windows(self):
+        return self.adapt_mass
+
+    def init_state(self, position, fn):
+        return hmc_kernel.init(position, fn)
+
+    def position(self, state):
+        return state.position
+
+    def init_tuning(self, dim, dtype):
+        da_init, _ = adaptation.dual_averaging(self.target_accept)
+        w_init, _, _ = adaptation.welford(self.dense_mass)
+        imm = jnp.eye(dim, dtype=dtype) if self.dense_mass else jnp.ones(dim, dtype=dtype)
+        step_size = jnp.asarray(self.initial_step_size, dtype=dtype)
+        return AdaptState(step_size, imm, da_init(step_size), w_init(dim))
+
+    def prepare(self, tuning, key, state, fn, x):
+        if not self.adapt_step_size:
+            return tuning
+        return jax.lax.cond(x.search & x.warmup, lambda t: self._restart(t, key, state, fn),
+                            lambda t: t, tuning)
+
+    def _restart(self, tuning, key, state, fn):
+        da_init, _ = adaptation.dual_averaging(self.target_accept)
+        step_size = adaptation.find_reasonable_step_size(key, state, fn, tuning.inverse_mass_matrix,
+                                                         tuning.step_size)
+        return tuning._replace(step_size=step_size, dual_averaging=da_init(step_size))
+
+    def _kernel(self):
+        return nuts_kernel.build_kernel(divergence_threshold=self.divergence_threshold)
+
+    def step(self, key, state, fn, tuning):
+        return self._kernel()(key, state, fn, tuning.step_size, tuning.inverse_mass_matrix,
+                              max_tree_depth=self.max_tree_depth)
+
+    def adapt(self, tuning, state, info, x):
+        _, da_update = adaptation.dual_averaging(self.target_accept)
+        w_init, w_update, w_covariance = adaptation.welford(self.dense_mass)
+        step_size, da = tuning.step_size, tuning.dual_averaging
+        if self.adapt_step_size:
+            da = da_update(da, info.acceptance_rate)
+            step_size = jnp.where(x.last_warmup, jnp.exp(da.log_step_size_avg),
+                                  jnp.exp(da.log_step_size))
+        welford, imm = tuning.welford, tuning.inverse_mass_matrix
+        if self.adapt_mass:
+            updated = w_update(welford, state.position)
+            welford = jax.tree.map(lambda new, old: jnp.where(x.slow, new, old), updated, welford)
+            imm = jnp.where(x.window_end, w_covariance(welford), imm)
+            fresh = w_init(state.position.shape[0])
+            welford = jax.tree.map(lambda f, cur: jnp.where(x.window_end, f, cur), fresh, welford)
+        return AdaptState(step_size, imm, da, welford)
+
+    def stats(self, state, info, tuning):
+        out = {"lp": state.logdensity, "acceptance_rate": info.acceptance_rate,
+               "step_size": tuning.step_size, "energy": info.energy,
+               "num_integration_steps": jnp.asarray(info.num_integration_steps, jnp.int32),
+               "is_divergent": info.is_divergent}
+        out.update(self._extra_stats(info))
+        return out
+
+    def _extra_stats(self, info):
+        return {"tree_depth": jnp.asarray(info.tree_depth, jnp.int32)}
+
+
+@dataclasses.dataclass(frozen=True)
+class HMC(NUTS):
+    """Static HMC: ``num_steps`` leapfrog steps, same adaptation as :class:`NUTS`."""
+
+    num_steps: int = 16
+
+    name = "hmc"
+
+    def _kernel(self):
+        return hmc_kernel.build_kernel(divergence_threshold=self.divergence_threshold)
+
+    def step(self, key, state, fn, tuning):
+        return self._kernel()(key, state, fn, tuning.step_size, tuning.inverse_mass_matrix,
+                              self.num_steps)
+
+    def _extra_stats(self, info):
+        return {}
+
+
+# -- one iteration of one chain -------------------------------------------------------------
+def _iteration(target, algorithm: Algorithm, data):
+    """``(state, tuning, chain_key, x) -> (state, tuning, outputs)`` for one chain."""
+
+    def fn(flat):
+        return target.logdensity(flat, data)
+
+    def step(state, tuning, chain_key, x):
+        key = jax.random.fold_in(chain_key, x.iteration)
+        key_prepare, key_step = jax.random.split(key)
+        state = jax.lax.cond(x.iteration == 0,
+                             lambda s: algorithm.init_state(algorithm.position(s), fn),
+                             lambda s: s, state)
+        tuning = algorithm.prepare(tuning, key_prepare, state, fn, x)
+        used = tuning
+        state, info = algorithm.step(key_step, state, fn, tuning)
+        tuning = jax.lax.cond(x.warmup, lambda t: algorithm.adapt(t, state, info, x),
+                              lambda t: t, tuning)
+        stats = algorithm.stats(state, info, used)
+        return state, tuning, (target.constrain(algorithm.position(state), data), stats)
+
+    return step
+
+
+def _chunk(target, algorithm: Algorithm, carry, keys, xs: Schedule, data):
+    """Run ``len(xs)`` iterations of every chain; outputs stacked ``(iterations, chains, ...)``."""
+    step = _iteration(target, algorithm, data)
+    vstep = jax.vmap(step, in_axes=(0, 0, 0, None))
+
+    def body(carry, x):
+        def active(c):
+            s, t, out = vstep(*c, keys, x)
+            return (s, t), out
+
+        def idle(c):
+            _, _, out = jax.eval_shape(vstep, *c, keys, x)
+            return c, jax.tree.map(lambda o: jnp.zeros(o.shape, o.dtype), out)
+
+        return jax.lax.cond(x.active, active, idle, carry)
+
+    return jax.lax.scan(body, carry, xs)
+
+
+_chunk_jit = jax.jit(_chunk, static_argnums=(0, 1))
+
+
+def _parallel_chunk(mesh):
+    from jax.sharding import PartitionSpec as P
+
+    def run(target, algorithm, carry, keys, xs, data):
+        inner = jax.shard_map(lambda c, k, x, d: _chunk(target, algorithm, c, k, x, d), mesh=mesh,
+                              in_specs=(P("chain"), P("chain"), P(), P()),
+                              out_specs=(P("chain"), P(None, "chain")), check_vma=False)
+        return inner(carry, keys, xs, data)
+
+    return jax.jit(run, static_argnums=(0, 1))
+
+
+# -- host loop ------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Collected:
+    draws: list = dataclasses.field(default_factory=list)
+    stats: list = dataclasses.field(default_factory=list)
+    warmup_stats: list = dataclasses.field(default_factory=list)
+    warmup_draws: list = dataclasses.field(default_factory=list)
+
+
+def _progress_bar(total, progress, desc):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True)
+
+
+def _run_chunks(chunk_fn, target, algorithm, carry, keys, schedule: Schedule, chunk_size, data,
+                progress, desc, save_warmup):
+    collected, interrupted = _Collected(), False
+    total = int(schedule.active.sum())
+    bar = _progress_bar(total, progress, desc)
+    timing = {"first_chunk": 0.0, "chunks": []}
+    divergent_so_far = 0
+    try:
+        for start in range(0, len(schedule.iteration), chunk_size):
+            xs = Schedule(*(a[start:start + chunk_size] for a in schedule))
+            began = time.perf_counter()
+            carry, (draws, stats) = chunk_fn(target, algorithm, carry, keys, xs, data)
+            draws, stats = jax.device_get((draws, stats))
+            elapsed = time.perf_counter() - began
+            if start == 0:
+                timing["first_chunk"] = elapsed
+            else:
+                timing["chunks"].append(elapsed)
+            warm, samp = xs.warmup & xs.active, ~xs.warmup & xs.active
+            if warm.any():
+                collected.warmup_stats.append(jax.tree.map(lambda a: a[warm], stats))
+                if save_warmup:
+                    collected.warmup_draws.append(jax.tree.map(lambda a: a[warm], draws))
+            if samp.any():
+                collected.draws.append(jax.tree.map(lambda a: a[samp], draws))
+                collected.stats.append(jax.tree.map(lambda a: a[samp], stats))
+                divergent_so_far += int(stats["is_divergent"][samp].sum())
+            if bar is not None:
+                bar.update(int(xs.active.sum()))
+                phase = "warmup" if xs.warmup[xs.active].all() else "sampling"
+                postfix = {"phase": phase, "divergences": divergent_so_far}
+                if "step_size" in stats:
+                    postfix["step_size"] = f"{float(np.mean(stats['step_size'][xs.active][-1])):.3g}"
+                bar.set_postfix(postfix)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    return carry, collected, interrupted, timing
+
+
+def _stack(parts: list, chains: int, template: dict) -> dict:
+    """Concatenate chunk outputs ``(iterations, chains, ...)`` to ``(chains, iterations, ...)``."""
+    if not parts:
+        return {k: np.zeros((chains, 0) + tuple(v), dtype=float) for k, v in template.items()}
+    joined = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
+    return {k: np.swapaxes(v, 0, 1) for k, v in joined.items()}
+
+
+def _choose_chunk_size(total: int, chunk_size: int | None) -> int:
+    if chunk_size is not None:
+        return max(1, int(chunk_size))
+    return max(1, -(-total // 20))
+
+
+def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
+           draws: int = 1000, seed=0, init="uniform", chain_method: str = "vectorized",
+           progress: bool = True, chunk_size: int | None = None,
+           save_warmup: bool = False) -> Posterior:
+    """Run ``algorithm`` on ``target`` (a :class:`~credo.mcmc.target.Target`): the generic runner.
+
+    :func:`nuts`, :func:`hmc`, :func:`credo.mh` and :func:`credo.gibbs` are
+    thin wrappers that pick the algorithm. See :func:`nuts` for the arguments.
+    """
+    if chain_method not in CHAIN_METHODS:
+        raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
+    if chains < 1 or draws < 0 or warmup < 0:
+        raise ValueError("chains must be >= 1 and warmup, draws >= 0")
+    key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
+    key_init, key_chains = jax.random.split(key)
+    positions = _initial_positions(target, key_init, chains, init)
+    chain_keys = jax.random.split(key_chains, chains)
+    chunk = _choose_chunk_size(warmup + draws, chunk_size)
+    schedule = build_schedule(warmup, draws, chunk,
+                              adapt_mass=algorithm.uses_mass_windows and warmup > 0)
+    # placeholder states: iteration 0 recomputes them from the positions inside the program
+    states = jax.vmap(lambda p: _placeholder_state(algorithm, p))(positions)
+    tuning = jax.vmap(lambda _: algorithm.init_tuning(target.dim, positions.dtype))(positions)
+    data_arrays = {k: jnp.asarray(v) for k, v in target.data.items()}
+
+    groups = _chain_groups(chains, chain_method)
+    outputs = []
+    for group in groups:
+        carry = jax.tree.map(lambda a: a[group], (states, tuning))
+        chunk_fn = _chunk_function(chain_method, len(group))
+        desc = f"{algorithm.name.upper()} " + (f"chain {group[0]}" if len(groups) > 1
+                                                else f"{chains} chains")
+        outputs.append(_run_chunks(chunk_fn, target, algorithm, carry, chain_keys[group], schedule,
+                                   chunk, data_arrays, progress, desc, save_warmup))
+        if outputs[-1][2]:
+            break
+    return _assemble(target, algorithm, outputs, groups, warmup, progress)
+
+
+def _placeholder_state(algorithm, position):
+    """A state with the right structure; its log density is filled in at iteration 0."""
+    shapes = jax.eval_shape(lambda p: algorithm.init_state(p, lambda x: jnp.sum(x)), position)
+    state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+    return _with_position(algorithm, state, position)
+
+
+def _with_position(algorithm, state, position):
+    leaves = jax.tree.leaves(state)
+    probe = algorithm.position(jax.tree.unflatten(jax.tree.structure(state),
+                                                  list(range(len(leaves)))))
+    leaves[probe] = position
+    return jax.tree.unflatten(jax.tree.structure(state), leaves)
+
+
+def _initial_positions(target, key, chains, init):
+    if isinstance(init, str) and init == "pathfinder":
+        from credo.vi.pathfinder import pathfinder_init
+
+        return jnp.asarray(pathfinder_init(target, chains=chains, seed=key))
+    return initial_positions(target, key, chains, init)
+
+
+def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: int = 1000,
+        draws: int = 1000, seed=0, target_accept: float = 0.8, dense_mass: bool = False,
+        max_tree_depth: int = 10, num_steps: int = 0, step_size=None, adapt_mass: bool = True,
+        chain_method: str = "vectorized", progress: bool = True, init="uniform",
+        dim: int | None = None, chunk_size: int | None = None, save_warmup: bool = False,
+        divergence_threshold: float = 1000.0) -> Posterior:
+    """Run HMC or NUTS on a model or log density; see :func:`nuts` for the arguments."""
+    target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
+    settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
+                    initial_step_size=1.0 if step_size is None else float(step_size),
+                    adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),
+                    divergence_threshold=float(divergence_threshold),
+                    max_tree_depth=int(max_tree_depth))
+    algo = HMC(num_steps=int(num_steps), **settings) if algorithm == "hmc" else NUTS(**settings)
+    return sample(target, algo, chains=chains, warmup=warmup, draws=draws, seed=seed, init=init,
+                  chain_method=chain_method, progress=progress, chunk_size=chunk_size,
+                  save_warmup=save_warmup)
+
+
+def _chain_groups(chains: int, chain_method: str) -> list:
+    if chain_method == "sequential":
+        return [np.array([c]) for c in range(chains)]
+    return [np.arange(chains)]
+
+
+def _chunk_function(chain_method: str, chains: int):
+    if chain_method != "parallel":
+        return _chunk_jit
+    devices = jax.devices()
+    num = max(d for d in range(1, len(devices) + 1) if chains % d == 0)
+    mesh = jax.sharding.Mesh(np.array(devices[:num]), ("chain",))
+    return _parallel_chunk(mesh)
+
+
+def _assemble(target, algorithm, outputs, groups, warmup, progress):
+    interrupted = any(o[2] for o in outputs)
+    parts = []
+    for (carry, collected, _, timing), group in zip(outputs, groups):
+        n = len(group)
+        parts.append(dict(adapt=carry[1], timing=timing,
+                          draws=_stack(collected.draws, n, target.output_shapes),
+                          stats=_stack(collected.stats, n, {}),
+                          warmup_stats=_stack(collected.warmup_stats, n, {}),
+                          warmup_draws=(_stack(collected.warmup_draws, n, target.output_shapes)
+                                        if collected.warmup_draws else {})))
+    # chains of an interrupted sequential run differ in length: keep the common prefix
+    lengths = [p["stats"]["is_divergent"].shape[1] if p["stats"] else 0 for p in parts]
+    kept = min(lengths)
+
+    def cat(field, trim):
+        if not parts[0][field]:
+            return {}
+        return {k: np.concatenate([p[field][k][:, :kept] if trim else p[field][k] for p in parts])
+                for k in parts[0][field]}
+
+    draws_out, stats_out = cat("draws", True), cat("stats", True)
+    if not stats_out:
+        n = sum(len(g) for g in groups[:len(parts)])
+        stats_out = {"is_divergent": np.zeros((n, 0), bool), "energy": np.zeros((n, 0)),
+                     "num_integration_steps": np.zeros((n, 0), np.int32)}
+    warm_stats = [p["warmup_stats"] for p in parts if p["warmup_stats"]]
+    tuning = jax.tree.map(lambda *a: np.concatenate(a), *[p["adapt"] for p in parts])
+    step_size, inverse_mass_matrix = algorithm.final_tuning(tuning)
+    chunk_times = [t for p in parts for t in p["timing"]["chunks"]]
+    steady = float(np.median(chunk_times)) if chunk_times else 0.0
+    first = parts[0]["timing"]["first_chunk"]
+    timing = {"compile_estimate": max(0.0, first - steady),
+              "total": sum(p["timing"]["first_chunk"] + sum(p["timing"]["chunks"]) for p in parts)}
+    grad_evals = GradEvals(
+        warmup=int(sum(np.sum(w.get("num_integration_steps", 0)) for w in warm_stats)),
+        sampling=int(np.sum(stats_out.get("num_integration_steps", 0))))
+    warm_draws = cat("warmup_draws", False) if all(p["warmup_draws"] for p in parts) else {}
+    posterior = Posterior(
+        draws_out, stats_out, num_grad_evals=grad_evals, step_size=step_size,
+        inverse_mass_matrix=inverse_mass_matrix, observed=target.observed,
+        interrupted=interrupted, algorithm=algorithm.name,
+        max_tree_depth=getattr(algorithm, "max_tree_depth", None) if algorithm.name == "nuts" else None,
+        timing=timing, warmup_draws=warm_draws or None)
+    if progress:
+        print(posterior.report())
+    return posterior
+
+
+def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 1000, seed=0,
+         target_accept: float = 0.8, dense_mass: bool = False, max_tree_depth: int = 10,
+         chain_method: str = "vectorized", progress: bool = True, init="uniform",
+         step_size=None, dim: int | None = None, chunk_size: int | None = None,
+         save_warmup: bool = False) -> Posterior:
+    """Sample with the No-U-Turn Sampler after Stan's windowed warmup.
+
+    Multinomial NUTS (Hoffman & Gelman 2014; Betancourt 2017) with dual-averaging
+    step size adaptation toward ``target_accept`` and a diagonal (or dense)
+    mass matrix estimated in Stan's doubling slow windows (75 / 25, 50, ... / 50).
+
+    Parameters
+    ----------
+    model : callable or LogDensity
+        A credo model function (data via ``data``), a compiled
+        :class:`~credo.ppl.LogDensity`, or a plain log density of one flat
+        vector (then pass ``dim=`` or an ``init`` array; draws are named ``"x"``).
+    data : dict, optional
+        The model's data. Array data are inputs of the compiled program: a
+        second run on new data of the same shapes does not recompile.
+    chains, warmup, draws : int
+        ``draws`` per chain are kept after ``warmup`` adaptation iterations.
+    seed : int or PRNG key
+        Chain ``c``'s iteration ``t`` uses ``fold_in(key_c, t)``: results do
+        not depend on ``chain_method`` or chunking.
+    target_accept : float
+        Dual averaging target for the mean acceptance statistic.
+    dense_mass : bool
+        Estimate a dense mass matrix instead of a diagonal one.
+    max_tree_depth : int
+        Trajectories stop at ``2**max_tree_depth`` leapfrog steps.
+    chain_method : {"vectorized", "sequential", "parallel"}
+        ``vmap`` over chains; one chain after another; or chains sharded over
+        the available JAX devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``).
+    progress : bool
+        Show a progress bar and print the summary and warnings at the end.
+    init : {"uniform", "median", "prior", "pathfinder"}, dict or array
+        Initial points: a strategy (Uniform(-2, 2) in unconstrained space by
+        default), constrained values per site, or flat unconstrained arrays of
+        shape ``(dim,)`` or ``(chains, dim)``.
+    step_size : float, optional
+        A fixed step size (no step size adaptation).
+    chunk_size : int, optional
+        Iterations per compiled chunk (default: about 1/20 of the run).
+    save_warmup : bool
+        Keep warmup draws in ``Posterior.warmup_draws``.
+
+    Returns
+    -------
+    Posterior
+    """
+    return run(model, data, algorithm="nuts", chains=chains, warmup=warmup, draws=draws, seed=seed,
+               target_accept=target_accept, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
+               chain_method=chain_method, progress=progress, init=init, step_size=step_size,
+               dim=dim, chunk_size=chunk_size, save_warmup=save_warmup)
+
+
+def hmc(model, data=None, *, num_steps: int = 16, step_size=None, chains: int = 4,
+        warmup: int = 1000, draws: int = 1000, seed=0, target_accept: float = 0.8,
+        dense_mass: bool = False, chain_method: str = "vectorized", progress: bool = True,
+        init="uniform", dim: int | None = None, chunk_size: int | None = None,
+        save_warmup: bool = False) -> Posterior:
+    """Sample with static HMC: ``num_steps`` leapfrog steps per draw, Metropolis corrected.
+
+    Same arguments and warmup as :func:`nuts` (Neal 2011); ``step_size=None``
+    adapts it by dual averaging, a number fixes it. The mass matrix is adapted
+    in either case.
+    """
+    if num_steps < 1:
+        raise ValueError("num_steps must be >= 1")
+    return run(model, data, algorithm="hmc", chains=chains, warmup=warmup, draws=draws, seed=seed,
+               target_accept=target_accept, dense_mass=dense_mass, num_steps=num_steps,
+               chain_method=chain_method, progress=progress, init=init, step_size=step_size,
+               dim=dim, chunk_size=chunk_size, save_warmup=save_warmup)

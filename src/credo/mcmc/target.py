@@ -1,0 +1,149 @@
+"""What a sampler needs from a model: a log density of a flat vector, data as arguments.
+
+The samplers see only this: ``logdensity(flat, data)``, ``constrain(flat,
+data)`` and a way to draw initial points. A :class:`Target` is hashable by
+its static part (the model, non-array data, array shapes), so compiled
+programs keyed on it are reused for new data of the same shapes.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from credo.errors import ModelError
+
+__all__ = ["Target", "as_target"]
+
+
+class Target:
+    """A differentiable log density on R^dim, with named constrained outputs.
+
+    Attributes
+    ----------
+    dim : int
+    data : dict of str -> array
+        Array data passed to :meth:`logdensity` as arguments (not baked in).
+    observed : dict of str -> ndarray
+        Observed sites, for export.
+    output_shapes : dict of str -> tuple
+        Names and shapes of :meth:`constrain`'s values.
+    """
+
+    def __init__(self, *, static, dim, data, logdensity, constrain, output_shapes, init,
+                 observed=None, names=None, unconstrain=None):
+        self._static = static
+        self.dim = int(dim)
+        self.data = data
+        self._logdensity = logdensity
+        self._constrain = constrain
+        self._init = init
+        self.output_shapes = output_shapes
+        self.observed = observed or {}
+        self.names = names
+        self._unconstrain = unconstrain
+
+    def logdensity(self, flat, data):
+        """Log density at ``flat`` (shape ``(dim,)``) given array ``data``, a scalar."""
+        return self._logdensity(flat, data)
+
+    def constrain(self, flat, data) -> dict:
+        """Named values on the constrained scale at ``flat``."""
+        return self._constrain(flat, data)
+
+    def init(self, key, strategy) -> jax.Array:
+        """One initial point, shape ``(dim,)``."""
+        return self._init(key, strategy)
+
+    def unconstrain(self, values: dict) -> jax.Array:
+        """Flat vector, shape ``(dim,)``, of constrained per-site ``values``."""
+        if self._unconstrain is None:
+            raise ModelError("init=<dict> needs a model; pass an array for a plain log density")
+        return self._unconstrain(values)
+
+    def __hash__(self):
+        return hash(self._static)
+
+    def __eq__(self, other):
+        return isinstance(other, Target) and self._static == other._static
+
+
+def _from_logdensity_object(ld) -> Target:
+    shapes = {n: s.shape for n, s in ld.sites.items()
+              if s.offset is not None or s.type == "deterministic"}
+    observed = dict(ld.observed)
+    return Target(static=("model",) + ld.static_key, dim=ld.dim, data=dict(ld.data),
+                  logdensity=ld.fn_with, constrain=ld.constrain_with, output_shapes=shapes,
+                  init=lambda key, strategy: ld.init(key, strategy), observed=observed,
+                  names=ld.names, unconstrain=ld.unconstrain)
+
+
+def _from_function(fn, dim: int) -> Target:
+    def init(key, strategy):
+        if strategy != "uniform":
+            raise ModelError(f"init strategy {strategy!r} needs a model; a plain log density "
+                             "starts from Uniform(-2, 2) or from init=<array>")
+        return jax.random.uniform(key, (dim,), minval=-2.0, maxval=2.0)
+
+    return Target(static=("function", fn, dim), dim=dim, data={},
+                  logdensity=lambda flat, data: fn(flat),
+                  constrain=lambda flat, data: {"x": flat}, output_shapes={"x": (dim,)},
+                  init=init)
+
+
+def _needs_positional_argument(fn, data: dict) -> bool:
+    """Whether ``fn`` has a required parameter that ``data`` does not supply (a plain log density)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+               and p.name not in data for p in params)
+
+
+def as_target(model, data=None, *, dim=None, init=None) -> Target:
+    """Wrap a model function, a :class:`~credo.ppl.LogDensity` or a plain log density.
+
+    A plain function of one flat vector is recognised by ``dim=`` or by an
+    ``init`` array; its draws are returned under the name ``"x"``.
+    """
+    from credo.ppl import LogDensity, logdensity
+
+    if isinstance(model, Target):
+        return model
+    if isinstance(model, LogDensity):
+        return _from_logdensity_object(model)
+    if dim is None and init is not None and not isinstance(init, (str, dict)) \
+            and _needs_positional_argument(model, data or {}):
+        dim = int(np.shape(init)[-1])
+    if dim is not None:
+        if data:
+            raise ModelError("data= applies to models; a plain log density takes no data")
+        return _from_function(model, int(dim))
+    if not callable(model):
+        raise TypeError(f"expected a model function or a log density, got {type(model).__name__}")
+    return _from_logdensity_object(logdensity(model, data))
+
+
+def initial_positions(target: Target, key, chains: int, init) -> jnp.ndarray:
+    """Starting points, shape ``(chains, dim)``.
+
+    ``init`` is a strategy name (``"uniform"``, ``"median"``, ``"prior"``),
+    a dict of constrained values per site, or an array of shape ``(dim,)`` or
+    ``(chains, dim)``.
+    """
+    if isinstance(init, str):
+        keys = jax.random.split(key, chains)
+        return jnp.stack([target.init(k, init) for k in keys])
+    if isinstance(init, dict):
+        return jnp.broadcast_to(target.unconstrain(init), (chains, target.dim))
+    init = jnp.asarray(init, dtype=float)
+    if init.shape == (target.dim,):
+        return jnp.broadcast_to(init, (chains, target.dim))
+    if init.shape == (chains, target.dim):
+        return init
+    raise ModelError(f"init has shape {init.shape}; expected ({target.dim},) or "
+                     f"({chains}, {target.dim})")

@@ -1,0 +1,31 @@
+"""Issue 5, acceptance 2: NUTS on every bundled posteriordb posterior against its reference.
+
+4 chains x 1000 draws after 1000 warmup. For every parameter element:
+|mean - ref mean| < 0.1 ref sd, sd within 10% of ref sd, and R-hat < 1.01.
+The reference summaries were copied from posteriordb into tests/data.
+"""
+
+import numpy as np
+import pytest
+
+import credo
+from credo.examples import POSTERIORDB_NAMES, load_posteriordb
+from tests.posteriordb_reference import load_reference, site_value
+
+
+@pytest.mark.parametrize("name", POSTERIORDB_NAMES)
+def test_nuts_matches_posteriordb_reference(name):
+    model, data = load_posteriordb(name)
+    post = credo.nuts(model, data, chains=4, warmup=1000, draws=1000, seed=0, progress=False)
+    reference = load_reference(name)
+    summary = post.summary()
+    failures = []
+    for key, ref in reference.items():
+        draws = np.asarray(site_value(post.draws, key))
+        mean, sd = draws.mean(), draws.std(ddof=1)
+        if abs(mean - ref["mean"]) >= 0.1 * ref["sd"]:
+            failures.append(f"{key}: mean {mean:.4g} vs {ref['mean']:.4g} (sd {ref['sd']:.3g})")
+        if abs(sd / ref["sd"] - 1) >= 0.10:
+            failures.append(f"{key}: sd {sd:.4g} vs {ref['sd']:.4g}")
+    assert not failures, "\n".join(failures)
+    assert summary["r_hat"].max() < 1.01, summary["r_hat"].idxmax()

@@ -1,0 +1,206 @@
+"""The NUTS/HMC runner: correctness on closed forms, determinism, chunking, interruption, compile reuse."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+import credo
+from credo.mcmc import runner
+from credo.ppl.examples import EIGHT_SCHOOLS_DATA, eight_schools_noncentered, flu_prevalence
+
+FLU = {"n": 100, "y": 12}
+BETA_13_89 = stats.beta(13, 89)
+
+
+def _within_mcse(posterior, name, mean, sd, k=3.0):
+    row = posterior.summary().loc[name]
+    assert abs(row["mean"] - mean) < k * row["mcse_mean"], (row["mean"], mean, row["mcse_mean"])
+    assert abs(row["sd"] - sd) < k * row["mcse_sd"], (row["sd"], sd, row["mcse_sd"])
+
+
+@pytest.fixture(scope="module")
+def flu_nuts():
+    return credo.nuts(flu_prevalence, FLU, chains=4, warmup=500, draws=1000, seed=1, progress=False)
+
+
+def test_nuts_flu_matches_beta_13_89(flu_nuts):
+    _within_mcse(flu_nuts, "theta", BETA_13_89.mean(), BETA_13_89.std())
+    assert flu_nuts.summary().loc["theta", "r_hat"] < 1.01
+    assert not flu_nuts.divergences.any()
+
+
+def test_hmc_flu_matches_beta_13_89():
+    post = credo.hmc(flu_prevalence, FLU, num_steps=8, chains=4, warmup=500, draws=1000, seed=2,
+                     progress=False)
+    _within_mcse(post, "theta", BETA_13_89.mean(), BETA_13_89.std())
+    assert post.num_grad_evals.sampling == 4 * 1000 * 8
+
+
+def test_posterior_layout(flu_nuts):
+    post = flu_nuts
+    assert post.draws["theta"].shape == (4, 1000)
+    assert post.divergences.shape == (4, 1000) and post.divergences.dtype == bool
+    for name in ("step_size", "acceptance_rate", "energy", "tree_depth", "num_integration_steps", "lp"):
+        assert post.stats[name].shape == (4, 1000), name
+    assert post.num_grad_evals.sampling == int(post.stats["num_integration_steps"].sum())
+    assert post.num_grad_evals.warmup > 0
+    # the step size is constant after warmup, equal to the adapted one
+    np.testing.assert_allclose(post.stats["step_size"], post.step_size[:, None] * np.ones((1, 1000)))
+    assert post.inverse_mass_matrix.shape == (4, 1)
+    summary = post.summary()
+    assert list(summary.columns) == ["mean", "sd", "hdi_3%", "hdi_97%", "mcse_mean", "mcse_sd",
+                                     "ess_bulk", "ess_tail", "r_hat"]
+    assert post.warnings == []
+    assert "NUTS" in post.report()
+
+
+def test_adapted_inverse_mass_matrix_estimates_posterior_variance(flu_nuts):
+    # the unconstrained draws are logit(theta); Welford's estimate over the last
+    # slow window should be close to their variance
+    logit = np.log(flu_nuts.draws["theta"] / (1 - flu_nuts.draws["theta"]))
+    np.testing.assert_allclose(flu_nuts.inverse_mass_matrix[:, 0], logit.var(), rtol=0.35)
+
+
+def test_deterministic_sites_and_to_arviz():
+    post = credo.nuts(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, chains=2, warmup=200,
+                      draws=200, seed=0, progress=False, target_accept=0.9)
+    assert set(post.draws) == {"mu", "tau", "theta_trans", "theta"}
+    assert post.draws["theta"].shape == (2, 200, 8)
+    np.testing.assert_allclose(post.draws["theta"],
+                               post.draws["mu"][..., None] + post.draws["tau"][..., None]
+                               * post.draws["theta_trans"], rtol=1e-10)
+    idata = post.to_arviz()
+    assert {"posterior", "sample_stats", "observed_data"} <= set(idata.groups())
+    assert idata.posterior["theta"].shape == (2, 200, 8)
+    assert "diverging" in idata.sample_stats and "n_steps" in idata.sample_stats
+    np.testing.assert_array_equal(idata.observed_data["y"].values, EIGHT_SCHOOLS_DATA["y"])
+    fig = post.plot_trace(["mu", "tau"])
+    assert len(fig.axes) == 4
+
+
+def test_same_seed_same_draws_and_chain_methods_agree():
+    kwargs = dict(chains=2, warmup=100, draws=100, seed=7, progress=False)
+    a = credo.nuts(flu_prevalence, FLU, **kwargs)
+    b = credo.nuts(flu_prevalence, FLU, **kwargs)
+    np.testing.assert_array_equal(a.draws["theta"], b.draws["theta"])
+    seq = credo.nuts(flu_prevalence, FLU, chain_method="sequential", **kwargs)
+    np.testing.assert_allclose(seq.draws["theta"], a.draws["theta"], rtol=1e-9)
+    # chunking does not change the draws
+    chunked = credo.nuts(flu_prevalence, FLU, chunk_size=7, **kwargs)
+    np.testing.assert_allclose(chunked.draws["theta"], a.draws["theta"], rtol=1e-9)
+    other = credo.nuts(flu_prevalence, FLU, **{**kwargs, "seed": 8})
+    assert not np.allclose(other.draws["theta"], a.draws["theta"])
+
+
+def test_new_data_of_same_shape_does_not_recompile():
+    kwargs = dict(chains=2, warmup=50, draws=50, seed=0, progress=False, chunk_size=25)
+    credo.nuts(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, **kwargs)
+    compiled = runner._chunk_jit._cache_size()
+    other = {"y": EIGHT_SCHOOLS_DATA["y"] * 0.5, "sigma": EIGHT_SCHOOLS_DATA["sigma"] + 1.0}
+    post = credo.nuts(eight_schools_noncentered, other, **kwargs)
+    assert runner._chunk_jit._cache_size() == compiled
+    assert post.draws["mu"].shape == (2, 50)
+    # and the new data are really used: the observed data differ
+    np.testing.assert_array_equal(post.observed["y"], other["y"])
+
+
+def test_plain_log_density_function():
+    cov = np.array([[1.0, 0.8], [0.8, 1.0]])
+    prec = np.linalg.inv(cov)
+
+    def logdensity(x):
+        return -0.5 * x @ prec @ x
+
+    post = credo.nuts(logdensity, dim=2, chains=4, warmup=500, draws=1000, seed=3, progress=False,
+                      dense_mass=True)
+    x = post.draws["x"]
+    assert x.shape == (4, 1000, 2)
+    summary = post.summary()
+    for i in range(2):
+        row = summary.loc[f"x[{i}]"]
+        assert abs(row["mean"]) < 4 * row["mcse_mean"]
+        assert abs(row["sd"] - 1.0) < 4 * row["mcse_sd"]
+    assert post.inverse_mass_matrix.shape == (4, 2, 2)
+    np.testing.assert_allclose(post.inverse_mass_matrix.mean(0), cov, atol=0.2)
+
+
+def test_init_strategies_and_values():
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=0, draws=1, seed=0, progress=False,
+                      init={"theta": 0.3}, step_size=1e-9)
+    np.testing.assert_allclose(post.draws["theta"], 0.3, rtol=1e-4)
+    flat = np.array([[0.0], [1.0]])
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=0, draws=1, seed=0, progress=False,
+                      init=flat, step_size=1e-9)
+    np.testing.assert_allclose(post.draws["theta"][:, 0], 1 / (1 + np.exp(-flat[:, 0])), rtol=1e-4)
+    with pytest.raises(credo.ModelError):
+        credo.nuts(flu_prevalence, FLU, chains=3, init=np.zeros((2, 1)), progress=False)
+
+
+def test_interrupt_keeps_completed_draws(monkeypatch):
+    calls = {"n": 0}
+    real = jax.device_get
+
+    def flaky(x):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(x)
+
+    monkeypatch.setattr(runner.jax, "device_get", flaky)
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=20, draws=40, seed=0, progress=False,
+                      chunk_size=10)
+    assert post.interrupted
+    # chunks 1-2 were warmup, chunk 3 was the first 10 draws, chunk 4 was lost in flight
+    assert post.draws["theta"].shape == (2, 10)
+    assert any("interrupted" in w for w in post.warnings)
+
+
+def test_schedule_flags_follow_stan():
+    sched = runner.build_schedule(1000, 10, 100, adapt_mass=True)
+    ends = np.nonzero(sched.window_end)[0]
+    np.testing.assert_array_equal(ends, [99, 149, 249, 449, 949])
+    assert sched.slow[75:950].all() and not sched.slow[:75].any() and not sched.slow[950:].any()
+    np.testing.assert_array_equal(np.nonzero(sched.search)[0], [0, 100, 150, 250, 450, 950])
+    assert sched.last_warmup[999] and sched.last_warmup.sum() == 1
+    assert sched.active.sum() == 1010 and len(sched.iteration) == 1100
+
+
+def test_eight_schools_noncentered_no_divergences_at_095():
+    post = credo.nuts(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, chains=4, warmup=1000,
+                      draws=1000, seed=0, target_accept=0.95, progress=False)
+    assert int(post.divergences.sum()) == 0
+    assert post.summary()["r_hat"].max() < 1.01
+
+
+def test_parallel_chains_on_two_host_devices(tmp_path):
+    script = textwrap.dedent("""
+        import jax, numpy as np
+        jax.config.update("jax_enable_x64", True)
+        assert jax.device_count() == 2, jax.devices()
+        import credo
+        from credo.ppl.examples import flu_prevalence
+        kw = dict(chains=4, warmup=100, draws=100, seed=5, progress=False)
+        par = credo.nuts(flu_prevalence, {"n": 100, "y": 12}, chain_method="parallel", **kw)
+        vec = credo.nuts(flu_prevalence, {"n": 100, "y": 12}, **kw)
+        np.testing.assert_allclose(par.draws["theta"], vec.draws["theta"], rtol=1e-8)
+        print("ok", par.draws["theta"].shape)
+    """)
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ok (4, 100)" in out.stdout
+
+
+def test_progress_bar_and_report_print(capsys):
+    credo.nuts(flu_prevalence, FLU, chains=2, warmup=50, draws=50, seed=0, progress=True)
+    captured = capsys.readouterr()
+    assert "theta" in captured.out and "NUTS" in captured.out
+    assert "it/s" in captured.err or "it]" in captured.err
