@@ -1,0 +1,622 @@
+"""Iterative NUTS trajectories: U-turn checkpoints and the single-loop doubling scheme.
+
+NUTS (Hoffman & Gelman 2014) doubles a trajectory in random directions; the
+``k``-th doubling integrates a subtree of ``2**k`` leapfrog steps. Recursive
+implementations check the no-U-turn criterion whenever two sibling subtrees
+merge. Here a subtree is built one leaf at a time and those checks are
+replayed from a fixed-size *checkpoint* array (as in NumPyro's iterative NUTS,
+Phan et al. 2019): leaf ``n`` (0-based within its subtree) completes the
+sibling pairs of sizes ``2, 4, ..., 2**t``, where ``t`` is the number of
+trailing one bits of ``n``, and the leaves those pairs need are still stored.
+
+Every merge of two adjacent segments ``A`` then ``B`` applies Stan's three
+checks (Stan >= 2.21, after the "NUTS misses U-turns" discussion): the
+criterion over the union with its two outer ends, over ``A`` extended by
+``B``'s first state, and over ``B`` extended by ``A``'s last state. The same
+checks merge a finished subtree into the trajectory.
+
+Momentum sums ``rho`` include every state of a segment, ends included, and the
+criterion is ``v_l . rho > 0 and v_r . rho > 0`` with ``v = M^{-1} p``
+(Stan's ``compute_criterion``; Betancourt 2017, sec. A.4.2).
+
+Performance. A transition is one ``lax.while_loop`` whose body makes exactly
+one leapfrog step (one gradient evaluation) and folds the new leaf into the
+subtree, merging the subtree into the trajectory when it is complete. On
+XLA:CPU every kernel launched in a loop body costs a fixed overhead that
+dwarfs the arithmetic of a cheap gradient, so the loop state is packed into
+one ``(rows, d)`` array of vectors and one array of scalars (each rewritten
+by a single fused kernel), the checkpoints into one ``(rows, 5, d)`` array,
+dot products are batched, and the per-step random numbers come from an
+unrolled Threefry hash instead of JAX's rolled one.
+
+References
+----------
+.. [1] Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn sampler. *JMLR* 15.
+.. [2] Betancourt, M. (2017). A conceptual introduction to Hamiltonian Monte
+   Carlo. arXiv:1701.02434.
+.. [3] Phan, D., Pradhan, N. and Jankowiak, M. (2019). Composable effects for
+   flexible and accelerated probabilistic programming in NumPyro.
+   arXiv:1912.11554.
+.. [4] Stan Development Team. *Stan Reference Manual*, "Hamiltonian Monte
+   Carlo"; ``stan/mcmc/hmc/nuts/base_nuts.hpp``.
+.. [5] Salmon, J. K. et al. (2011). Parallel random numbers: as easy as 1, 2,
+   3. *SC'11*.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+from jax.custom_batching import custom_vmap
+from jax.extend.core import ClosedJaxpr, jaxpr_as_fun
+
+from .integrators import IntegratorState
+from .metrics import Metric
+from .proposal import (
+    Proposal,
+    acceptance_probability,
+    biased_transition_probability,
+    energy_error,
+    uniform_transition_probability,
+)
+
+__all__ = [
+    "Segment",
+    "TrajectoryResult",
+    "init_checkpoints",
+    "checkpoint_index",
+    "num_completed_subtrees",
+    "record_leaf",
+    "is_turning_merged",
+    "subtree_is_turning",
+    "threefry2x32",
+    "build_trajectory",
+    "MAX_SUPPORTED_TREE_DEPTH",
+]
+
+#: The doubling directions are the bits of one 32-bit random word.
+MAX_SUPPORTED_TREE_DEPTH = 30
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+# Layout of one checkpoint row, shape (5, d): the stored leaf's momentum and
+# velocity, the subtree's momentum sum *before* it, and the momentum and
+# velocity of the leaf integrated just before it (the last state of the
+# preceding sibling, needed by Stan's extra checks).
+CK_MOMENTUM, CK_VELOCITY, CK_SUM_BEFORE, CK_PREV_MOMENTUM, CK_PREV_VELOCITY = range(5)
+
+
+def init_checkpoints(rows: int, dim: int, dtype):
+    """Zero checkpoints, shape ``(rows, 5, d)``; a subtree of depth ``k`` needs ``k + 1`` rows.
+
+    Leaf ``n`` is stored in row ``popcount(n)``. A sibling pair of size
+    ``2**j`` finishing at leaf ``n`` starts at the leaf stored in row
+    ``popcount(n) - j``, and its second half at the one in the next row;
+    rows from ``popcount(n)`` up are free after the checks at ``n``, so
+    nothing still needed is overwritten. See the ``CK_*`` constants for the
+    layout of a row.
+    """
+    return jnp.zeros((max(int(rows), 1), 5, dim), dtype)
+
+
+def checkpoint_index(leaf):
+    """Row of leaf ``leaf`` (0-based within its subtree): the number of one bits of ``leaf``."""
+    return lax.population_count(jnp.asarray(leaf, jnp.int32))
+
+
+def num_completed_subtrees(leaf):
+    """How many sibling pairs leaf ``leaf`` completes: its number of trailing one bits."""
+    leaf = jnp.asarray(leaf, jnp.int32)
+    return lax.population_count((~leaf & (leaf + 1)) - 1)
+
+
+def record_leaf(checkpoints, leaf, momentum, velocity, sum_before, previous_momentum,
+                previous_velocity):
+    """Store leaf ``leaf`` in row :func:`checkpoint_index` ``(leaf)`` (in place under jit).
+
+    Parameters
+    ----------
+    checkpoints : Array, shape (rows, 5, d)
+    leaf : int array
+    momentum, velocity : Array, shape (d,)
+        Of the leaf.
+    sum_before : Array, shape (d,)
+        Subtree momentum sum over the leaves before this one.
+    previous_momentum, previous_velocity : Array, shape (d,)
+        Of the state integrated just before the leaf.
+    """
+    row = jnp.stack([momentum, velocity, sum_before, previous_momentum, previous_velocity])
+    zero = jnp.zeros((), jnp.int32)
+    return lax.dynamic_update_slice(checkpoints, row[None], (checkpoint_index(leaf), zero, zero))
+
+
+# -- U-turn checks -------------------------------------------------------------------------
+class Segment(NamedTuple):
+    """What a U-turn check across two adjacent segments needs from each.
+
+    Attributes
+    ----------
+    momentum_sum : Array, shape (d,)
+        Sum of momenta over the segment.
+    inner_momentum, inner_velocity : Array, shape (d,)
+        At the end that touches the other segment.
+    outer_velocity : Array, shape (d,)
+        At the far end.
+    """
+
+    momentum_sum: jax.Array
+    inner_momentum: jax.Array
+    inner_velocity: jax.Array
+    outer_velocity: jax.Array
+
+
+def _merge_criteria(first: Segment, second: Segment):
+    """The ``(velocity, momentum sum)`` pairs of Stan's three checks for ``first + second``."""
+    whole = first.momentum_sum + second.momentum_sum
+    first_extended = first.momentum_sum + second.inner_momentum
+    second_extended = first.inner_momentum + second.momentum_sum
+    return [(first.outer_velocity, whole), (second.outer_velocity, whole),
+            (first.outer_velocity, first_extended), (second.inner_velocity, first_extended),
+            (first.inner_velocity, second_extended), (second.outer_velocity, second_extended)]
+
+
+def _dots(pairs):
+    """``[v . rho for v, rho in pairs]`` as one batched reduction (one kernel, not one per dot)."""
+    velocities, sums = zip(*pairs)
+    return jnp.sum(jnp.stack(velocities) * jnp.stack(sums), axis=-1)
+
+
+def is_turning_merged(first: Segment, second: Segment):
+    """Stan's three U-turn checks for the union of two adjacent segments.
+
+    With ``rho_A``, ``rho_B`` the momentum sums, the union is turning when
+    any of these fails the criterion of
+    :func:`~credo.mcmc.metrics.is_turning_velocities`:
+    ``(v_A.outer, v_B.outer, rho_A + rho_B)``,
+    ``(v_A.outer, v_B.inner, rho_A + p_B.inner)``,
+    ``(v_A.inner, v_B.outer, p_A.inner + rho_B)``. Symmetric in the two
+    segments, so it does not depend on the direction of integration.
+
+    Returns
+    -------
+    Array, shape (), bool
+    """
+    return jnp.any(_dots(_merge_criteria(first, second)) <= 0)
+
+
+def _pair_is_turning(checkpoints, row, velocity, momentum_sum):
+    """Checks for the sibling pair whose halves start at the leaves stored in ``row``, ``row + 1``."""
+    d = checkpoints.shape[-1]
+    zero = jnp.zeros((), jnp.int32)
+    start, mid = lax.dynamic_slice(checkpoints, (row, zero, zero), (2, 5, d))
+    first = Segment(momentum_sum=mid[CK_SUM_BEFORE] - start[CK_SUM_BEFORE],
+                    inner_momentum=mid[CK_PREV_MOMENTUM], inner_velocity=mid[CK_PREV_VELOCITY],
+                    outer_velocity=start[CK_VELOCITY])
+    second = Segment(momentum_sum=momentum_sum - mid[CK_SUM_BEFORE],
+                     inner_momentum=mid[CK_MOMENTUM], inner_velocity=mid[CK_VELOCITY],
+                     outer_velocity=velocity)
+    return is_turning_merged(first, second)
+
+
+def subtree_is_turning(checkpoints, leaf, velocity, momentum_sum, smallest: int = 1):
+    """Whether any sibling pair completed by leaf ``leaf`` is turning.
+
+    Call after :func:`record_leaf` for that leaf. The pairs are checked from
+    the smallest to the largest, stopping at the first turning one; a leaf
+    completes one pair on average, and none for even ``leaf``.
+
+    Parameters
+    ----------
+    checkpoints : Array, shape (rows, 5, d)
+    leaf : int array
+        0-based index of the leaf within its subtree.
+    velocity : Array, shape (d,)
+        ``M^{-1} p`` of the leaf.
+    momentum_sum : Array, shape (d,)
+        Subtree momentum sum up to and including the leaf.
+    smallest : int
+        Check only pairs of ``2**smallest`` leaves or more (the NUTS loop
+        checks the pair of two leaves, which needs no checkpoint, on its own).
+
+    Returns
+    -------
+    Array, shape (), bool
+    """
+    top = checkpoint_index(leaf) - smallest
+    bottom = checkpoint_index(leaf) - num_completed_subtrees(leaf)
+
+    def cond(carry):
+        row, turning = carry
+        return (row >= bottom) & ~turning
+
+    def body(carry):
+        row, _ = carry
+        return row - 1, _pair_is_turning(checkpoints, row, velocity, momentum_sum)
+
+    _, turning = lax.while_loop(cond, body, (top, jnp.asarray(False)))
+    return turning
+
+
+# -- random numbers ------------------------------------------------------------------------
+def _rotate_left(x, bits: int):
+    return lax.shift_left(x, jnp.uint32(bits)) | lax.shift_right_logical(x, jnp.uint32(32 - bits))
+
+
+def threefry2x32(key, counter):
+    """The Threefry-2x32 hash (20 rounds; Salmon et al. 2011), unrolled.
+
+    The same function as :func:`jax.extend.random.threefry_2x32`, written out
+    so that XLA:CPU fuses it into the loop body: JAX lowers it on CPU as a
+    rolled loop, i.e. a nested loop per call, which costs more than a cheap
+    leapfrog step.
+
+    Parameters
+    ----------
+    key : Array, shape (2,), uint32
+    counter : tuple of two uint32 arrays of the same shape
+
+    Returns
+    -------
+    tuple of two uint32 arrays
+        Random words; distinct counters give independent words.
+    """
+    k0, k1 = key[0], key[1]
+    ks = (k0, k1, k0 ^ k1 ^ jnp.uint32(0x1BD11BDA))
+    x0, x1 = counter[0] + ks[0], counter[1] + ks[1]
+    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
+    for i in range(5):
+        for r in rotations[i % 2]:
+            x0 = x0 + x1
+            x1 = _rotate_left(x1, r) ^ x0
+        x0 = x0 + ks[(i + 1) % 3]
+        x1 = x1 + ks[(i + 2) % 3] + jnp.uint32(i + 1)
+    return x0, x1
+
+
+def _to_uniform(word, dtype):
+    """A uint32 word to a float of ``dtype`` on a regular grid in ``[0, 1)``."""
+    if jnp.finfo(dtype).nmant >= 32:
+        return word.astype(dtype) * jnp.asarray(2.0 ** -32, dtype)
+    return lax.shift_right_logical(word, jnp.uint32(8)).astype(dtype) * jnp.asarray(2.0 ** -24, dtype)
+
+
+def _step_uniforms(seed, index, dtype):
+    """Two ``Uniform(0, 1)`` draws for leapfrog step ``index`` of a transition.
+
+    ``seed`` is a ``(2,)`` uint32 pair drawn once per transition from the
+    caller's key; step ``index`` hashes the counter ``(index, 0)``.
+    """
+    w0, w1 = threefry2x32(seed, (index.astype(jnp.uint32), jnp.uint32(0)))
+    return _to_uniform(w0, dtype), _to_uniform(w1, dtype)
+
+
+# -- lockstep while loop -------------------------------------------------------------------
+def _while_loop_lockstep(cond_fun: Callable, body_fun: Callable, init_val):
+    """``lax.while_loop`` whose ``vmap`` runs the batch in lockstep without per-step selects.
+
+    ``vmap`` of a ``while_loop`` with a batched predicate runs until every
+    member is done and, after every step, selects between the new and the old
+    value of *every* carried array so that finished members stay put. With
+    the NUTS checkpoints in the carry that copy costs several times the rest
+    of the step. Here the batched loop simply runs ``vmap(body_fun)`` while
+    any member's ``cond_fun`` holds, so ``body_fun`` must itself leave a
+    finished state unchanged (in every part the caller uses). Unbatched, it
+    is ``lax.while_loop``.
+
+    Closed-over values (batched or not) are hoisted into explicit arguments,
+    as :func:`jax.custom_batching.custom_vmap` requires.
+    """
+    flat, tree = jax.tree.flatten(init_val)
+    cond_closed = jax.make_jaxpr(lambda *c: cond_fun(tree.unflatten(c)))(*flat)
+    body_closed = jax.make_jaxpr(lambda *c: jax.tree.leaves(body_fun(tree.unflatten(c))))(*flat)
+
+    def run_cond(consts, carry):
+        return jaxpr_as_fun(ClosedJaxpr(cond_closed.jaxpr, consts))(*carry)[0]
+
+    def run_body(consts, carry):
+        return jaxpr_as_fun(ClosedJaxpr(body_closed.jaxpr, consts))(*carry)
+
+    @custom_vmap
+    def loop(cond_consts, body_consts, carry):
+        return lax.while_loop(lambda c: run_cond(cond_consts, c),
+                              lambda c: run_body(body_consts, c), carry)
+
+    @loop.def_vmap
+    def loop_batched(axis_size, in_batched, cond_consts, body_consts, carry):
+        cond_batched, body_batched, carry_batched = in_batched
+        carry = [c if b else jnp.broadcast_to(c, (axis_size,) + jnp.shape(c))
+                 for c, b in zip(carry, carry_batched)]
+        vcond = jax.vmap(run_cond, in_axes=([0 if b else None for b in cond_batched], 0))
+        vbody = jax.vmap(run_body, in_axes=([0 if b else None for b in body_batched], 0))
+        out = lax.while_loop(lambda c: jnp.any(vcond(cond_consts, c)),
+                             lambda c: vbody(body_consts, c), carry)
+        return out, [True] * len(out)
+
+    out = loop(list(cond_closed.consts), list(body_closed.consts), flat)
+    return tree.unflatten(out)
+
+
+# -- the trajectory ------------------------------------------------------------------------
+# The loop state is a ``(rows, d)`` array of vectors and a ``(rows,)`` array of the
+# scalars that always move with them (zero where a row has none). Rows: the
+# subtree's edge (the last state integrated) and the trajectory's two ends
+# (position x, momentum p, gradient g, velocity v; the log density rides with x),
+# the subtree's and the trajectory's momentum sums (with their log weights) and
+# candidates (log density with x, energy with g), and the running sum of
+# acceptance probabilities (a scalar only).
+_ROWS = ("edge_x", "edge_p", "edge_g", "edge_v", "sub_rho", "sub_x", "sub_g",
+         "left_x", "left_p", "left_g", "left_v", "right_x", "right_p", "right_g", "right_v",
+         "traj_rho", "traj_x", "traj_g", "stats")
+# New rows a step can produce: the leaf (log density with x, energy with g), the
+# updated sums, an empty subtree (zero sum, log weight -inf) and the updated stats.
+_CANDIDATES = ("leaf_x", "leaf_p", "leaf_g", "leaf_v", "new_sub_rho", "new_traj_rho", "empty",
+               "new_stats")
+# Flags that decide, after each step, where every row of the new state comes from.
+_FLAGS = ("active", "right", "next_right", "ended", "valid", "take_leaf", "take_subtree")
+# Integer state: leaf index within the subtree, index k of the subtree (2**k
+# leaves), leapfrog steps, merged doublings, and three flags.
+_COUNTERS = ("leaf", "expansion", "num_steps", "depth", "is_turning", "is_diverging", "done")
+_C = {name: i for i, name in enumerate(_COUNTERS)}
+
+
+def _rules(f) -> dict:
+    """Source (old row or candidate) of every row of the new state, for the flags ``f``."""
+    if not f["active"]:
+        return {name: name for name in _ROWS}  # a finished trajectory keeps its state
+    to_left = f["valid"] and not f["right"]
+    to_right = f["valid"] and f["right"]
+    # the next step starts from the new leaf, unless a finished subtree hands over
+    # to a new one that grows from the other end of the trajectory
+    from_leaf = not f["ended"] or f["next_right"] == f["right"]
+    other_end = "right_" if f["next_right"] else "left_"
+    rows = {"sub_rho": "empty" if f["ended"] else "new_sub_rho",
+            "traj_rho": "new_traj_rho" if f["valid"] else "traj_rho",
+            "stats": "new_stats"}
+    for x in "xpgv":
+        rows["edge_" + x] = "leaf_" + x if from_leaf else other_end + x
+        rows["left_" + x] = "leaf_" + x if to_left else "left_" + x
+        rows["right_" + x] = "leaf_" + x if to_right else "right_" + x
+    for x in "xg":
+        # uniform progressive sampling inside the subtree, biased when merging it
+        sub = "leaf_" + x if f["take_leaf"] else "sub_" + x
+        rows["sub_" + x] = sub
+        rows["traj_" + x] = sub if f["take_subtree"] else "traj_" + x
+    return rows
+
+
+def _source_table():
+    """``table[code, i]``: source of row ``i`` when bit ``j`` of ``code`` is flag ``_FLAGS[j]``.
+
+    The rules are plain Python, tabulated once here; a step then rebuilds
+    its whole state with one gather (:func:`_rebuild`).
+    """
+    index = {name: i for i, name in enumerate(_ROWS + _CANDIDATES)}
+    table = np.zeros((2 ** len(_FLAGS), len(_ROWS)), np.int32)
+    for code in range(table.shape[0]):
+        rules = _rules({flag: bool(code >> i & 1) for i, flag in enumerate(_FLAGS)})
+        table[code] = [index[rules[name]] for name in _ROWS]
+    return table
+
+
+_SOURCE_TABLE = _source_table()
+
+
+def _rebuild(state, candidates, flags: dict):
+    """The new packed state: rows gathered from ``[state; candidates]``.
+
+    ``state`` and ``candidates`` are ``(vectors, scalars)`` pairs; both halves
+    use the same source indices. Each gather is a single XLA:CPU kernel, where
+    a ``where`` per row would be one kernel each, and each kernel launch costs
+    more than its arithmetic.
+    """
+    code = sum(flags[name].astype(jnp.int32) << i for i, name in enumerate(_FLAGS))
+    rows = jnp.asarray(_SOURCE_TABLE)[code]
+    return tuple(jnp.concatenate([old, new])[rows] for old, new in zip(state, candidates))
+
+
+class _Rows:
+    """Name-based access to a packed ``(vectors, scalars)`` pair."""
+
+    def __init__(self, names, packed):
+        self._index = {name: i for i, name in enumerate(names)}
+        self._vectors, self._scalars = packed
+
+    def vec(self, name):
+        return self._vectors[self._index[name]]
+
+    def scalar(self, name):
+        return self._scalars[self._index[name]]
+
+
+def _pack(names, rows: dict):
+    """``{name: (vector, scalar)}`` as a ``(vectors, scalars)`` pair, in ``names`` order."""
+    vectors, scalars = zip(*(rows[name] for name in names))
+    return jnp.stack(vectors), jnp.stack([jnp.asarray(x) for x in scalars])
+
+
+class TrajectoryResult(NamedTuple):
+    """Outcome of one NUTS trajectory.
+
+    Attributes
+    ----------
+    proposal : Proposal
+        The multinomially sampled state (the next chain state).
+    leftmost, rightmost : IntegratorState
+        Ends of the accepted trajectory (a rejected last subtree excluded).
+    is_turning, is_diverging : bool arrays
+        Why the trajectory stopped (neither: it reached ``max_tree_depth``).
+    num_expansions : int array
+        Subtrees started, the rejected last one included.
+    num_steps : int array
+        Leapfrog steps (= gradient evaluations), rejected subtree included.
+    depth : int array
+        Doublings merged into the trajectory (Stan's ``treedepth__``).
+    acceptance_rate : Array, shape ()
+        Mean of ``min(1, exp(H0 - H))`` over every leapfrog step (Stan's
+        ``accept_stat__``, the dual averaging statistic).
+    """
+
+    proposal: Proposal
+    leftmost: IntegratorState
+    rightmost: IntegratorState
+    is_turning: jax.Array
+    is_diverging: jax.Array
+    num_expansions: jax.Array
+    num_steps: jax.Array
+    depth: jax.Array
+    acceptance_rate: jax.Array
+
+
+def build_trajectory(key, step: Callable, metric: Metric, initial_state: IntegratorState,
+                     step_size, max_tree_depth: int = 10,
+                     divergence_threshold: float = 1000.0) -> TrajectoryResult:
+    """Run one NUTS trajectory: doublings and leapfrog steps in a single ``while_loop``.
+
+    Each iteration makes one leapfrog step from the edge of the current
+    subtree and folds the new leaf in: uniform progressive sampling of the
+    subtree's candidate, checkpointing, and the U-turn checks of the sibling
+    pairs it completes. When the subtree is complete it is merged into the
+    trajectory (biased progressive sampling, Stan's three checks) and the
+    next doubling starts from the trajectory's end in the next direction.
+    The loop stops at a divergent leaf or a turning pair inside a subtree
+    (the subtree is then discarded, as in Stan), at a U-turn of the merged
+    trajectory, or after ``max_tree_depth`` doublings.
+
+    Parameters
+    ----------
+    key : PRNG key
+    step : callable
+        ``(IntegratorState, signed_step_size) -> IntegratorState``.
+    metric : Metric
+    initial_state : IntegratorState
+        Position with freshly drawn momentum.
+    step_size : Array, shape ()
+        Positive.
+    max_tree_depth : int
+        Static, in ``[1, 30]``; at most ``2**max_tree_depth - 1`` steps.
+    divergence_threshold : float
+
+    Returns
+    -------
+    TrajectoryResult
+    """
+    max_tree_depth = int(max_tree_depth)
+    if not 1 <= max_tree_depth <= MAX_SUPPORTED_TREE_DEPTH:
+        raise ValueError(f"max_tree_depth must be in [1, {MAX_SUPPORTED_TREE_DEPTH}], "
+                         f"got {max_tree_depth}")
+    dtype = initial_state.position.dtype
+    step_size = jnp.asarray(step_size, dtype)
+    # bit k of the first word: direction of doubling k (1: forward in time); the
+    # other two words seed the per-step uniforms
+    words = jax.random.bits(key, (3,), jnp.uint32)
+    directions, seed = words[0], words[1:]
+
+    def going_right(expansion):
+        shift = jnp.minimum(expansion, 31).astype(jnp.uint32)
+        return (lax.shift_right_logical(directions, shift) & 1) == 1
+
+    z0 = initial_state
+    x0, p0, g0 = z0.position, z0.momentum, z0.logdensity_grad
+    v0 = metric.kinetic_energy_grad(p0)
+    initial_energy = -z0.logdensity + metric.kinetic_energy(p0)
+    ld0 = jnp.asarray(z0.logdensity, dtype)
+    zeros, zero, empty = jnp.zeros_like(v0), jnp.zeros((), dtype), jnp.asarray(-jnp.inf, dtype)
+    state = _pack(_ROWS, dict(
+        edge_x=(x0, ld0), edge_p=(p0, zero), edge_g=(g0, zero), edge_v=(v0, zero),
+        sub_rho=(zeros, empty), sub_x=(x0, ld0), sub_g=(g0, initial_energy),
+        left_x=(x0, ld0), left_p=(p0, zero), left_g=(g0, zero), left_v=(v0, zero),
+        right_x=(x0, ld0), right_p=(p0, zero), right_g=(g0, zero), right_v=(v0, zero),
+        traj_rho=(p0, zero), traj_x=(x0, ld0), traj_g=(g0, initial_energy),
+        stats=(zeros, zero)))
+    carry = (*state, init_checkpoints(max_tree_depth, x0.shape[0], dtype),
+             jnp.zeros(len(_COUNTERS), jnp.int32))
+
+    def body(carry):
+        vectors, scalars, checkpoints, counters = carry
+        a = _Rows(_ROWS, (vectors, scalars))
+        leaf, expansion = counters[_C["leaf"]], counters[_C["expansion"]]
+        num_steps, depth = counters[_C["num_steps"]], counters[_C["depth"]]
+        # under vmap, finished chains still run the body (see _while_loop_lockstep)
+        active = counters[_C["done"]] == 0
+        right = going_right(expansion)
+        u_leaf, u_merge = _step_uniforms(seed, num_steps, dtype)
+
+        # one leapfrog step from the subtree's edge: the new leaf
+        z = step(IntegratorState(a.vec("edge_x"), a.vec("edge_p"), a.scalar("edge_x"),
+                                 a.vec("edge_g")),
+                 jnp.where(right, step_size, -step_size))
+        v = metric.kinetic_energy_grad(z.momentum)
+        energy = -z.logdensity + metric.kinetic_energy(z.momentum)
+        delta = energy_error(initial_energy, energy)
+        diverging = delta > divergence_threshold
+
+        # uniform progressive sampling inside the subtree
+        old_sub_logw = a.scalar("sub_rho")
+        take_leaf = u_leaf < uniform_transition_probability(old_sub_logw, -delta)
+        sub_logw = jnp.logaddexp(old_sub_logw, -delta)
+        sub_rho = a.vec("sub_rho") + z.momentum
+
+        # U-turns inside the subtree
+        checkpoints = record_leaf(checkpoints, leaf, z.momentum, v, a.vec("sub_rho"),
+                                  a.vec("edge_p"), a.vec("edge_v"))
+        complete = leaf + 1 == lax.shift_left(jnp.int32(1), expansion)
+
+        # Stan's checks for merging the subtree into the trajectory (evaluated every
+        # step, used when the subtree is complete) and, in the same reduction, the
+        # criterion of the pair (previous leaf, this leaf) that odd leaves complete;
+        # larger pairs need the checkpoints
+        near, far = jnp.where(right, 1, 0), jnp.where(right, 0, 1)
+        ends_p = jnp.stack([a.vec("left_p"), a.vec("right_p")])
+        ends_v = jnp.stack([a.vec("left_v"), a.vec("right_v")])
+        first_leaf = checkpoints[0]  # leaf 0 is the only one stored in row 0
+        pair_sum = a.vec("edge_p") + z.momentum
+        dots = _dots(_merge_criteria(
+            Segment(a.vec("traj_rho"), ends_p[near], ends_v[near], ends_v[far]),
+            Segment(sub_rho, first_leaf[CK_MOMENTUM], first_leaf[CK_VELOCITY], v))
+            + [(a.vec("edge_v"), pair_sum), (v, pair_sum)])
+        merged_turning = jnp.any(dots[:6] <= 0)
+        turning = (((leaf & 1) == 1) & jnp.any(dots[6:] <= 0)) | subtree_is_turning(
+            checkpoints, leaf, v, sub_rho, smallest=2)
+        failed = turning | diverging
+        valid = complete & ~failed
+        ended = complete | failed
+        traj_logw = a.scalar("traj_rho")
+        take_subtree = valid & (u_merge < biased_transition_probability(traj_logw, sub_logw))
+        new_depth = depth + valid.astype(jnp.int32)
+        done = failed | (valid & (merged_turning | (new_depth >= max_tree_depth)))
+
+        candidates = _pack(_CANDIDATES, dict(
+            leaf_x=(z.position, z.logdensity), leaf_p=(z.momentum, zero),
+            leaf_g=(z.logdensity_grad, energy), leaf_v=(v, zero),
+            new_sub_rho=(sub_rho, sub_logw),
+            new_traj_rho=(a.vec("traj_rho") + sub_rho, jnp.logaddexp(traj_logw, sub_logw)),
+            empty=(zeros, empty),
+            new_stats=(zeros, a.scalar("stats") + acceptance_probability(delta))))
+        vectors, scalars = _rebuild((vectors, scalars), candidates, dict(
+            active=active, right=right, next_right=going_right(expansion + 1), ended=ended,
+            valid=valid, take_leaf=take_leaf, take_subtree=take_subtree))
+        new_counters = jnp.stack([
+            jnp.where(ended, 0, leaf + 1), expansion + ended.astype(jnp.int32), num_steps + 1,
+            new_depth, (turning | (valid & merged_turning)).astype(jnp.int32),
+            diverging.astype(jnp.int32), done.astype(jnp.int32)])
+        return vectors, scalars, checkpoints, jnp.where(active, new_counters, counters)
+
+    vectors, scalars, _, counters = _while_loop_lockstep(lambda c: c[3][_C["done"]] == 0, body,
+                                                         carry)
+    a = _Rows(_ROWS, (vectors, scalars))
+    num_steps = counters[_C["num_steps"]]
+    return TrajectoryResult(
+        proposal=Proposal(a.vec("traj_x"), a.scalar("traj_x"), a.vec("traj_g"),
+                          a.scalar("traj_g"), a.scalar("traj_rho")),
+        leftmost=IntegratorState(a.vec("left_x"), a.vec("left_p"), a.scalar("left_x"),
+                                 a.vec("left_g")),
+        rightmost=IntegratorState(a.vec("right_x"), a.vec("right_p"), a.scalar("right_x"),
+                                  a.vec("right_g")),
+        is_turning=counters[_C["is_turning"]] == 1,
+        is_diverging=counters[_C["is_diverging"]] == 1,
+        num_expansions=counters[_C["expansion"]], num_steps=num_steps,
+        depth=counters[_C["depth"]], acceptance_rate=a.scalar("stats") / num_steps)
