@@ -23,6 +23,10 @@ _LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 #: Budget per page. The examples are meant to take well under 2 s; the
 #: margin absorbs slow CI machines without letting a slow example creep in.
 PAGE_SECONDS = 10.0
+#: Pages whose examples compile samplers or optimisers (each compile takes
+#: seconds on a CPU) get a larger, still bounded, budget.
+SLOW_PAGES = {"mcmc.md": 90.0, "mh-gibbs.md": 60.0, "variational-inference.md": 60.0,
+              "model-language.md": 30.0, "examples-posteriordb.md": 20.0}
 
 #: Figures must stay small enough to keep the repository light.
 MAX_PNG_BYTES = 200 * 1024
@@ -81,7 +85,8 @@ def test_examples_run(page, in_tmp_dir, agg_backend):
         compiled = compile("\n" * (first_line - 1) + code, str(page), "exec")
         exec(compiled, namespace)
     elapsed = time.perf_counter() - start
-    assert elapsed < PAGE_SECONDS, f"{page.name}'s examples took {elapsed:.1f} s"
+    budget = SLOW_PAGES.get(page.name, PAGE_SECONDS)
+    assert elapsed < budget, f"{page.name}'s examples took {elapsed:.1f} s (budget {budget:.0f} s)"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)

@@ -183,7 +183,17 @@ def eight_schools_trace(out_dir: Path) -> Path:
     return _save(fig, out_dir, "eight-schools-trace.png")
 
 
-FIGURES = [eight_schools_plates, eight_schools_trace, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
+def _mcmc_figures() -> list:
+    """The figures of ``mcmc_figures.py`` (Gibbs and MH), loaded by path: docs/ is not a package."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mcmc_figures", Path(__file__).with_name("mcmc_figures.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return list(module.FIGURES)
+
+
+FIGURES = _mcmc_figures() + [eight_schools_plates, eight_schools_trace, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
 
 
 def main(out_dir: str | Path | None = None) -> list[Path]:

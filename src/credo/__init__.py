@@ -31,7 +31,8 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics", "vi", "sampling"}
 #: Samplers and optimisers, re-exported lazily: name -> module.
 _LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
-               "Posterior": "credo.mcmc.posterior"}
+               "Posterior": "credo.mcmc.posterior", "mh": "credo.mcmc.mh",
+               "gibbs": "credo.mcmc.gibbs"}
 #: The model language's primitives, re-exported lazily from credo.ppl.
 _LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
                    "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
@@ -66,6 +67,8 @@ __all__ = [
     "nuts",
     "hmc",
     "Posterior",
+    "mh",
+    "gibbs",
     "graphs",
     "io",
     "CredoError",
