@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench figures clean
+.PHONY: demo test install bench bench-mcmc sbc figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,15 @@ test: $(STAMP)
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/discrete.py
+	$(BIN)/python bench/mcmc.py
+
+bench-mcmc: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/mcmc.py
+
+# Simulation-based calibration of NUTS, full size (1000 simulations; tens of minutes).
+sbc: $(STAMP)
+	$(BIN)/python -m credo.mcmc.sbc --simulations 1000
 
 figures: $(STAMP)
 	$(BIN)/python docs/scripts/make_figures.py

@@ -47,6 +47,8 @@ _LAZY = {
     "eight_schools_noncentered": _PPL_EXAMPLES,
     "EIGHT_SCHOOLS_DATA": _PPL_EXAMPLES,
     "EXAMPLES": _PPL_EXAMPLES,
+    "hierarchical_normal": _PPL_EXAMPLES,
+    "sbc_hierarchical": _PPL_EXAMPLES,
     "POSTERIORDB": _POSTERIORDB,
     "arK": _POSTERIORDB,
     "logearn_height": _POSTERIORDB,

@@ -18,6 +18,8 @@ __all__ = [
     "eight_schools_centered",
     "eight_schools_noncentered",
     "EIGHT_SCHOOLS_DATA",
+    "hierarchical_normal",
+    "sbc_hierarchical",
     "EXAMPLES",
 ]
 
@@ -66,6 +68,26 @@ def eight_schools_noncentered(sigma, y=None):
         theta_trans = sample("theta_trans", dist.Normal(0.0, 1.0))
         theta = deterministic("theta", mu + tau * theta_trans)
         sample("y", dist.Normal(theta, sigma), obs=y)
+
+
+def hierarchical_normal(num_groups=4, y=None):
+    """A small non-centred hierarchical normal model (for calibration checks).
+
+    ``mu ~ Normal(0, 1)``, ``tau ~ HalfNormal(1)``, ``z_j ~ Normal(0, 1)``,
+    ``theta_j = mu + tau z_j``, ``y_j ~ Normal(theta_j, 1)``. Every prior is
+    proper, so data simulated from the prior suit simulation-based calibration.
+    """
+    mu = sample("mu", dist.Normal(0.0, 1.0))
+    tau = sample("tau", dist.HalfNormal(1.0))
+    with plate("group", num_groups):
+        z = sample("z", dist.Normal(0.0, 1.0))
+        theta = deterministic("theta", mu + tau * z)
+        sample("y", dist.Normal(theta, 1.0), obs=y)
+
+
+def sbc_hierarchical():
+    """``(model, data, observed)`` for :func:`credo.mcmc.sbc.simulation_based_calibration`."""
+    return hierarchical_normal, {"num_groups": 4}, ["y"]
 
 
 EXAMPLES = {
