@@ -13,10 +13,18 @@ from credo.examples import POSTERIORDB_NAMES, load_posteriordb
 from tests.posteriordb_reference import load_reference, site_value
 
 
+#: sblrc's five regression coefficients are strongly correlated. With a diagonal
+#: metric, sigma's bulk ESS is about 750 of 4000 draws for credo, NumPyro and
+#: BlackJAX alike (bench/mcmc.py), which puts its R-hat near 1.01 by chance
+#: (1.014 with seed 0). A dense metric is what a user should pick there.
+DENSE = {"sblrc-blr"}
+
+
 @pytest.mark.parametrize("name", POSTERIORDB_NAMES)
 def test_nuts_matches_posteriordb_reference(name):
     model, data = load_posteriordb(name)
-    post = credo.nuts(model, data, chains=4, warmup=1000, draws=1000, seed=0, progress=False)
+    post = credo.nuts(model, data, chains=4, warmup=1000, draws=1000, seed=0, progress=False,
+                      dense_mass=name in DENSE)
     reference = load_reference(name)
     summary = post.summary()
     failures = []
