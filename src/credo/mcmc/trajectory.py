@@ -24,10 +24,14 @@ one leapfrog step (one gradient evaluation) and folds the new leaf into the
 subtree, merging the subtree into the trajectory when it is complete. On
 XLA:CPU every kernel launched in a loop body costs a fixed overhead that
 dwarfs the arithmetic of a cheap gradient, so the loop state is packed into
-one ``(rows, d)`` array of vectors and one array of scalars (each rewritten
-by a single fused kernel), the checkpoints into one ``(rows, 5, d)`` array,
-dot products are batched, and the per-step random numbers come from an
-unrolled Threefry hash instead of JAX's rolled one.
+one ``(rows, d)`` array of vectors and one array of scalars, each rebuilt
+by a single gather from a table of precomputed rules; the checkpoints are one
+``(rows, 5, d)`` array; dot products are batched; the merge checks run only
+when a subtree is complete; and the per-step random numbers come from an
+unrolled Threefry hash instead of JAX's rolled one. Under ``vmap`` the loop
+runs the chains in lockstep without re-selecting its whole carry after every
+step (:func:`_while_loop_lockstep`), which otherwise copies the checkpoints
+of every chain at every step.
 
 References
 ----------
@@ -52,7 +56,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.custom_batching import custom_vmap
-from jax.extend.core import ClosedJaxpr, jaxpr_as_fun
+
+try:
+    from jax.extend.core import ClosedJaxpr, jaxpr_as_fun
+except ImportError:  # older JAX
+    from jax.core import ClosedJaxpr, jaxpr_as_fun
 
 from .integrators import IntegratorState
 from .metrics import Metric
@@ -74,6 +82,7 @@ __all__ = [
     "is_turning_merged",
     "subtree_is_turning",
     "threefry2x32",
+    "transition_words",
     "build_trajectory",
     "MAX_SUPPORTED_TREE_DEPTH",
 ]
@@ -295,7 +304,8 @@ def _step_uniforms(seed, index, dtype):
 
 
 # -- lockstep while loop -------------------------------------------------------------------
-def _while_loop_lockstep(cond_fun: Callable, body_fun: Callable, init_val):
+def _while_loop_lockstep(cond_fun: Callable, body_fun: Callable, init_val,
+                         batched_body_fun: Callable | None = None):
     """``lax.while_loop`` whose ``vmap`` runs the batch in lockstep without per-step selects.
 
     ``vmap`` of a ``while_loop`` with a batched predicate runs until every
@@ -307,36 +317,48 @@ def _while_loop_lockstep(cond_fun: Callable, body_fun: Callable, init_val):
     finished state unchanged (in every part the caller uses). Unbatched, it
     is ``lax.while_loop``.
 
+    ``batched_body_fun``, if given, computes the same as ``body_fun`` and
+    replaces it under ``vmap`` (where, e.g., a ``lax.cond`` that skips work
+    would become a select that does all of it).
+
     Closed-over values (batched or not) are hoisted into explicit arguments,
     as :func:`jax.custom_batching.custom_vmap` requires.
     """
     flat, tree = jax.tree.flatten(init_val)
-    cond_closed = jax.make_jaxpr(lambda *c: cond_fun(tree.unflatten(c)))(*flat)
-    body_closed = jax.make_jaxpr(lambda *c: jax.tree.leaves(body_fun(tree.unflatten(c))))(*flat)
 
-    def run_cond(consts, carry):
-        return jaxpr_as_fun(ClosedJaxpr(cond_closed.jaxpr, consts))(*carry)[0]
+    def trace(fun):
+        return jax.make_jaxpr(lambda *c: jax.tree.leaves(fun(tree.unflatten(c))))(*flat)
 
-    def run_body(consts, carry):
-        return jaxpr_as_fun(ClosedJaxpr(body_closed.jaxpr, consts))(*carry)
+    cond_closed = trace(cond_fun)
+    body_closed = trace(body_fun)
+    batched_closed = body_closed if batched_body_fun is None else trace(batched_body_fun)
+
+    def run(closed, consts, carry):
+        return jaxpr_as_fun(ClosedJaxpr(closed.jaxpr, consts))(*carry)
 
     @custom_vmap
-    def loop(cond_consts, body_consts, carry):
-        return lax.while_loop(lambda c: run_cond(cond_consts, c),
-                              lambda c: run_body(body_consts, c), carry)
+    def loop(cond_consts, body_consts, batched_consts, carry):
+        del batched_consts
+        return lax.while_loop(lambda c: run(cond_closed, cond_consts, c)[0],
+                              lambda c: run(body_closed, body_consts, c), carry)
 
     @loop.def_vmap
-    def loop_batched(axis_size, in_batched, cond_consts, body_consts, carry):
-        cond_batched, body_batched, carry_batched = in_batched
+    def loop_batched(axis_size, in_batched, cond_consts, body_consts, batched_consts, carry):
+        cond_batched, _, body_batched, carry_batched = in_batched
         carry = [c if b else jnp.broadcast_to(c, (axis_size,) + jnp.shape(c))
                  for c, b in zip(carry, carry_batched)]
-        vcond = jax.vmap(run_cond, in_axes=([0 if b else None for b in cond_batched], 0))
-        vbody = jax.vmap(run_body, in_axes=([0 if b else None for b in body_batched], 0))
+
+        def axes(flags):
+            return [0 if b else None for b in flags]
+
+        vcond = jax.vmap(lambda k, c: run(cond_closed, k, c)[0], in_axes=(axes(cond_batched), 0))
+        vbody = jax.vmap(lambda k, c: run(batched_closed, k, c), in_axes=(axes(body_batched), 0))
         out = lax.while_loop(lambda c: jnp.any(vcond(cond_consts, c)),
-                             lambda c: vbody(body_consts, c), carry)
+                             lambda c: vbody(batched_consts, c), carry)
         return out, [True] * len(out)
 
-    out = loop(list(cond_closed.consts), list(body_closed.consts), flat)
+    out = loop(list(cond_closed.consts), list(body_closed.consts), list(batched_closed.consts),
+               flat)
     return tree.unflatten(out)
 
 
@@ -360,6 +382,8 @@ _FLAGS = ("active", "right", "next_right", "ended", "valid", "take_leaf", "take_
 # Integer state: leaf index within the subtree, index k of the subtree (2**k
 # leaves), leapfrog steps, merged doublings, and three flags.
 _COUNTERS = ("leaf", "expansion", "num_steps", "depth", "is_turning", "is_diverging", "done")
+# rows from an end of the trajectory to the same row of the other end (left_* -> right_*)
+_END_STRIDE = _ROWS.index("right_x") - _ROWS.index("left_x")
 _C = {name: i for i, name in enumerate(_COUNTERS)}
 
 
@@ -425,6 +449,9 @@ class _Rows:
         self._index = {name: i for i, name in enumerate(names)}
         self._vectors, self._scalars = packed
 
+    def row(self, name):
+        return self._index[name]
+
     def vec(self, name):
         return self._vectors[self._index[name]]
 
@@ -471,6 +498,16 @@ class TrajectoryResult(NamedTuple):
     acceptance_rate: jax.Array
 
 
+def transition_words(key):
+    """The random words of one trajectory: ``(directions, seed)``.
+
+    Bit ``k`` of ``directions`` (uint32) is the direction of doubling ``k``
+    (1: forward in time); ``seed`` ((2,) uint32) keys the per-step uniforms.
+    """
+    words = jax.random.bits(key, (3,), jnp.uint32)
+    return words[0], words[1:]
+
+
 def build_trajectory(key, step: Callable, metric: Metric, initial_state: IntegratorState,
                      step_size, max_tree_depth: int = 10,
                      divergence_threshold: float = 1000.0) -> TrajectoryResult:
@@ -510,10 +547,7 @@ def build_trajectory(key, step: Callable, metric: Metric, initial_state: Integra
                          f"got {max_tree_depth}")
     dtype = initial_state.position.dtype
     step_size = jnp.asarray(step_size, dtype)
-    # bit k of the first word: direction of doubling k (1: forward in time); the
-    # other two words seed the per-step uniforms
-    words = jax.random.bits(key, (3,), jnp.uint32)
-    directions, seed = words[0], words[1:]
+    directions, seed = transition_words(key)
 
     def going_right(expansion):
         shift = jnp.minimum(expansion, 31).astype(jnp.uint32)
@@ -535,7 +569,7 @@ def build_trajectory(key, step: Callable, metric: Metric, initial_state: Integra
     carry = (*state, init_checkpoints(max_tree_depth, x0.shape[0], dtype),
              jnp.zeros(len(_COUNTERS), jnp.int32))
 
-    def body(carry):
+    def body(carry, batched=False):
         vectors, scalars, checkpoints, counters = carry
         a = _Rows(_ROWS, (vectors, scalars))
         leaf, expansion = counters[_C["leaf"]], counters[_C["expansion"]]
@@ -565,21 +599,29 @@ def build_trajectory(key, step: Callable, metric: Metric, initial_state: Integra
                                   a.vec("edge_p"), a.vec("edge_v"))
         complete = leaf + 1 == lax.shift_left(jnp.int32(1), expansion)
 
-        # Stan's checks for merging the subtree into the trajectory (evaluated every
-        # step, used when the subtree is complete) and, in the same reduction, the
-        # criterion of the pair (previous leaf, this leaf) that odd leaves complete;
-        # larger pairs need the checkpoints
-        near, far = jnp.where(right, 1, 0), jnp.where(right, 0, 1)
-        ends_p = jnp.stack([a.vec("left_p"), a.vec("right_p")])
-        ends_v = jnp.stack([a.vec("left_v"), a.vec("right_v")])
-        first_leaf = checkpoints[0]  # leaf 0 is the only one stored in row 0
+        # Stan's checks for merging a complete subtree into the trajectory, and the
+        # criterion of the pair (previous leaf, this leaf) that odd leaves complete
+        # (larger pairs need the checkpoints)
+        def merge_criteria():
+            near = a.row("left_p") + jnp.where(right, _END_STRIDE, 0)
+            far = a.row("left_p") + jnp.where(right, 0, _END_STRIDE)
+            first_leaf = checkpoints[0]  # leaf 0 is the only one stored in row 0
+            return _merge_criteria(
+                Segment(a.vec("traj_rho"), vectors[near], vectors[near + 2], vectors[far + 2]),
+                Segment(sub_rho, first_leaf[CK_MOMENTUM], first_leaf[CK_VELOCITY], v))
+
         pair_sum = a.vec("edge_p") + z.momentum
-        dots = _dots(_merge_criteria(
-            Segment(a.vec("traj_rho"), ends_p[near], ends_v[near], ends_v[far]),
-            Segment(sub_rho, first_leaf[CK_MOMENTUM], first_leaf[CK_VELOCITY], v))
-            + [(a.vec("edge_v"), pair_sum), (v, pair_sum)])
-        merged_turning = jnp.any(dots[:6] <= 0)
-        turning = (((leaf & 1) == 1) & jnp.any(dots[6:] <= 0)) | subtree_is_turning(
+        pair_criteria = [(a.vec("edge_v"), pair_sum), (v, pair_sum)]
+        if batched:
+            # every member computes everything anyway: one reduction for all the dots
+            dots = _dots(merge_criteria() + pair_criteria)
+            merged_turning, pair_turning = jnp.any(dots[:6] <= 0), jnp.any(dots[6:] <= 0)
+        else:
+            # alone, skip the merge checks until the subtree is complete
+            pair_turning = jnp.any(_dots(pair_criteria) <= 0)
+            merged_turning = lax.cond(complete, lambda: jnp.any(_dots(merge_criteria()) <= 0),
+                                      lambda: jnp.asarray(False))
+        turning = (((leaf & 1) == 1) & pair_turning) | subtree_is_turning(
             checkpoints, leaf, v, sub_rho, smallest=2)
         failed = turning | diverging
         valid = complete & ~failed
@@ -601,12 +643,13 @@ def build_trajectory(key, step: Callable, metric: Metric, initial_state: Integra
             valid=valid, take_leaf=take_leaf, take_subtree=take_subtree))
         new_counters = jnp.stack([
             jnp.where(ended, 0, leaf + 1), expansion + ended.astype(jnp.int32), num_steps + 1,
-            new_depth, (turning | (valid & merged_turning)).astype(jnp.int32),
+            # a divergent leaf stops the subtree before its U-turn checks, as in Stan
+            new_depth, ((turning & ~diverging) | (valid & merged_turning)).astype(jnp.int32),
             diverging.astype(jnp.int32), done.astype(jnp.int32)])
         return vectors, scalars, checkpoints, jnp.where(active, new_counters, counters)
 
-    vectors, scalars, _, counters = _while_loop_lockstep(lambda c: c[3][_C["done"]] == 0, body,
-                                                         carry)
+    vectors, scalars, _, counters = _while_loop_lockstep(
+        lambda c: c[3][_C["done"]] == 0, body, carry, lambda c: body(c, batched=True))
     a = _Rows(_ROWS, (vectors, scalars))
     num_steps = counters[_C["num_steps"]]
     return TrajectoryResult(
