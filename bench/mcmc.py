@@ -177,7 +177,9 @@ def bench_model(name, model, data, args):
         floor = grad_time * float(np.sum(steps.max(axis=0)))
         rows[peer] = {
             "compile_s": max(0.0, r["first"] - r["hot"]), "wall_s": r["hot"], "first_run_s": r["first"],
-            "min_ess": r["min_ess"], "ess_per_s": r["min_ess"] / r["hot"],
+            "min_ess": r["min_ess"],
+            # a differenced time at or below zero is run-to-run noise: no rate is claimed
+            "ess_per_s": r["min_ess"] / r["hot"] if r["hot"] > 0 else float("nan"),
             "grads_per_draw": float(steps.mean()), "divergences": r["divergences"],
             "floor_s": floor, "grad_s": grad_time}
     return rows
@@ -195,7 +197,8 @@ def _table(results, args):
             if "error" in r:
                 lines.append(f"| {model} | {peer} | error: {r['error'][:60]} | | | | | | |")
                 continue
-            ratio = f"{mine / r['ess_per_s']:.2f}" if mine and peer != "credo" else ""
+            ratio = (f"{mine / r['ess_per_s']:.2f}" if mine and peer != "credo"
+                     and np.isfinite(r["ess_per_s"]) else "")
             lines.append(f"| {model} | {peer} | {r['compile_s']:.1f} | {r['wall_s']:.2f} | "
                          f"{r['min_ess']:.0f} | {r['ess_per_s']:.0f} | {ratio} | "
                          f"{r['grads_per_draw']:.1f} | {r['divergences']} |")
