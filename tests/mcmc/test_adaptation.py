@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from credo.mcmc import adaptation, hmc, nuts
+from credo.mcmc import hmc, nuts
 from credo.mcmc.adaptation import (
     WarmupStage,
     dual_averaging,
