@@ -32,7 +32,8 @@ _LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics
 #: Samplers and optimisers, re-exported lazily: name -> module.
 _LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
                "Posterior": "credo.mcmc.posterior", "mh": "credo.mcmc.mh",
-               "gibbs": "credo.mcmc.gibbs"}
+               "gibbs": "credo.mcmc.gibbs", "advi": "credo.vi", "pathfinder": "credo.vi",
+               "Approximation": "credo.vi", "compare": "credo.vi"}
 #: The model language's primitives, re-exported lazily from credo.ppl.
 _LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
                    "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
@@ -69,6 +70,10 @@ __all__ = [
     "Posterior",
     "mh",
     "gibbs",
+    "advi",
+    "pathfinder",
+    "Approximation",
+    "compare",
     "graphs",
     "io",
     "CredoError",

@@ -204,3 +204,10 @@ def test_progress_bar_and_report_print(capsys):
     captured = capsys.readouterr()
     assert "theta" in captured.out and "NUTS" in captured.out
     assert "it/s" in captured.err or "it]" in captured.err
+
+
+def test_pathfinder_initialisation():
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=100, draws=100, seed=0, progress=False,
+                      init="pathfinder")
+    assert post.draws["theta"].shape == (2, 100)
+    assert abs(post.draws["theta"].mean() - BETA_13_89.mean()) < 0.02

@@ -386,9 +386,8 @@ def _with_position(algorithm, state, position):
 
 def _initial_positions(target, key, chains, init):
     if isinstance(init, str) and init == "pathfinder":
-        from credo.vi.pathfinder import pathfinder_init
-
-        return jnp.asarray(pathfinder_init(target, chains=chains, seed=key))
+        raise ValueError("init='pathfinder' is resolved by credo.nuts / credo.hmc; pass the "
+                         "points from credo.vi.pathfinder_init to runner.sample as an array")
     return initial_positions(target, key, chains, init)
 
 
@@ -399,6 +398,10 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
         dim: int | None = None, chunk_size: int | None = None, save_warmup: bool = False,
         divergence_threshold: float = 1000.0) -> Posterior:
     """Run HMC or NUTS on a model or log density; see :func:`nuts` for the arguments."""
+    if isinstance(init, str) and init == "pathfinder":
+        from credo.vi import pathfinder_init
+
+        init = np.asarray(pathfinder_init(model, data, num_chains=chains, seed=seed))
     target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
     settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
                     initial_step_size=1.0 if step_size is None else float(step_size),
