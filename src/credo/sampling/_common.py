@@ -206,6 +206,24 @@ def zero_column_evidence(network: CompiledNetwork, evidence_index: dict) -> list
     return culprits
 
 
+def prepare_forward_sampling(model, method: str, targets, evidence, num_samples, batch_size):
+    """Validate arguments and compile the evidence's ancestral network for forward sampling.
+
+    Shared by rejection sampling and likelihood weighting.
+
+    Returns
+    -------
+    query, network, num_samples, batch_size
+    """
+    require_directed(model, method)
+    num_samples = check_count("num_samples", num_samples)
+    batch_size = check_count("batch_size", batch_size)
+    query = prepare_query(model, targets, evidence)
+    network = CompiledNetwork(model, ancestral_set(model, query.free_targets + list(query.evidence)))
+    raise_if_structurally_impossible(network, query.evidence, query.evidence_index)
+    return query, network, num_samples, batch_size
+
+
 def raise_if_structurally_impossible(network: CompiledNetwork, evidence: dict, evidence_index: dict) -> None:
     """Cheap exact test: an observed state that no parent configuration can produce."""
     culprits = zero_column_evidence(network, evidence_index)

@@ -28,18 +28,13 @@ import numpy as np
 
 from credo.errors import ImpossibleEvidenceError
 from credo.sampling._common import (
-    CompiledNetwork,
     SamplingError,
     SamplingWarning,
-    ancestral_set,
     as_generator,
-    check_count,
     check_impossible_exactly,
     one_hot,
-    prepare_query,
+    prepare_forward_sampling,
     proportion_standard_error,
-    raise_if_structurally_impossible,
-    require_directed,
     user_stacklevel,
 )
 from credo.sampling.forward import BATCH_SIZE, ancestral_draws, batches
@@ -143,12 +138,8 @@ def likelihood_weighting(model, targets: Sequence | None = None, evidence: Mappi
     >>> abs(r.marginals["Rain"]["yes"] - 0.708) < 4 * r.standard_errors["Rain"]["yes"]
     True
     """
-    require_directed(model, "likelihood-weighting")
-    num_samples = check_count("num_samples", num_samples)
-    batch_size = check_count("batch_size", batch_size)
-    query = prepare_query(model, targets, evidence)
-    network = CompiledNetwork(model, ancestral_set(model, query.free_targets + list(query.evidence)))
-    raise_if_structurally_impossible(network, query.evidence, query.evidence_index)
+    query, network, num_samples, batch_size = prepare_forward_sampling(
+        model, "likelihood-weighting", targets, evidence, num_samples, batch_size)
 
     rng = as_generator(seed)
     clamp = {network.position[v]: s for v, s in query.evidence_index.items()}

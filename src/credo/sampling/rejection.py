@@ -21,17 +21,12 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from credo.sampling._common import (
-    CompiledNetwork,
     SamplingError,
-    ancestral_set,
     as_generator,
-    check_count,
     check_impossible_exactly,
     one_hot,
-    prepare_query,
+    prepare_forward_sampling,
     proportion_standard_error,
-    raise_if_structurally_impossible,
-    require_directed,
 )
 from credo.sampling.forward import BATCH_SIZE, ancestral_draws, batches
 from credo.sampling.result import SampledQueryResult
@@ -93,12 +88,8 @@ def rejection_sampling(model, targets: Sequence | None = None, evidence: Mapping
     >>> abs(r.marginals["Rain"]["yes"] - 0.708) < 4 * r.standard_errors["Rain"]["yes"]
     True
     """
-    require_directed(model, "rejection")
-    num_samples = check_count("num_samples", num_samples)
-    batch_size = check_count("batch_size", batch_size)
-    query = prepare_query(model, targets, evidence)
-    network = CompiledNetwork(model, ancestral_set(model, query.free_targets + list(query.evidence)))
-    raise_if_structurally_impossible(network, query.evidence, query.evidence_index)
+    query, network, num_samples, batch_size = prepare_forward_sampling(
+        model, "rejection", targets, evidence, num_samples, batch_size)
 
     rng = as_generator(seed)
     evidence_positions = np.array([network.position[v] for v in query.evidence_index], dtype=np.int64)
