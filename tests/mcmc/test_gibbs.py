@@ -13,16 +13,10 @@ from credo.examples import load_posteriordb
 from credo.mcmc.gibbs import gibbs, plan
 from credo.mcmc.runner import nuts
 from credo.ppl.examples import flu_prevalence
-from tests.posteriordb_reference import load_reference, site_value
+from tests.posteriordb_reference import load_reference
 
-FLU = {"n": 100, "y": 12}
-BETA_13_89 = stats.beta(13, 89)
-
-
-def _within_mcse(posterior, name, mean, sd, k=3.0):
-    row = posterior.summary().loc[name]
-    assert abs(row["mean"] - mean) < k * row["mcse_mean"], (row["mean"], mean, row["mcse_mean"])
-    assert abs(row["sd"] - sd) < k * row["mcse_sd"], (row["sd"], sd, row["mcse_sd"])
+from tests.mcmc.flu import BETA_13_89, FLU
+from tests.mcmc.flu import within_mcse as _within_mcse
 
 
 def _matches(draws: dict, reference: dict, *, mean_tol=0.1, sd_tol=0.10, rhat=1.01):

@@ -4,21 +4,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
 
 from credo import distributions as dist
 from credo.diagnostics import ess_bulk
 from credo.mcmc.mh import mh, optimal_acceptance
 from credo.ppl.examples import flu_prevalence
 
-FLU = {"n": 100, "y": 12}
-BETA_13_89 = stats.beta(13, 89)
-
-
-def _within_mcse(posterior, name, mean, sd, k=3.0):
-    row = posterior.summary().loc[name]
-    assert abs(row["mean"] - mean) < k * row["mcse_mean"], (row["mean"], mean, row["mcse_mean"])
-    assert abs(row["sd"] - sd) < k * row["mcse_sd"], (row["sd"], sd, row["mcse_sd"])
+from tests.mcmc.flu import BETA_13_89, FLU
+from tests.mcmc.flu import within_mcse as _within_mcse
 
 
 @pytest.fixture(scope="module")
