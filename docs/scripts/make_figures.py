@@ -136,9 +136,13 @@ def _corner_correlation(model, n: int) -> float:
     return float(np.trace(table) - table[0, 1] - table[1, 0])
 
 
-def ising_magnetization(out_dir: Path, sizes=(2, 3, 4, 5), couplings=None) -> Path:
-    """Exact mean spin and corner-to-corner correlation against J (markov-networks.md)."""
-    couplings = np.linspace(0.0, 1.0, 26) if couplings is None else np.asarray(couplings)
+def ising_magnetization(out_dir: Path, quick: bool = False) -> Path:
+    """Exact mean spin and corner-to-corner correlation against J (markov-networks.md).
+
+    ``quick`` draws small grids at three couplings only (for the test suite).
+    """
+    sizes = (2, 3) if quick else (2, 3, 4, 5)
+    couplings = np.array([0.0, 0.5, 1.0]) if quick else np.linspace(0.0, 1.0, 26)
     fig = _figure(9.6, 3.6)
     left, right = fig.subplots(1, 2)
     for n in sizes:
@@ -183,17 +187,27 @@ def eight_schools_trace(out_dir: Path) -> Path:
     return _save(fig, out_dir, "eight-schools-trace.png")
 
 
-def _mcmc_figures() -> list:
-    """The figures of ``mcmc_figures.py`` (Gibbs and MH), loaded by path: docs/ is not a package."""
+def _topic_figures() -> list:
+    """The ``FIGURES`` of every ``*_figures.py`` beside this script, loaded by path (docs/ is not a package).
+
+    Each topic (MCMC, VI, ...) keeps its figures in its own script; a figure
+    function takes ``out_dir`` and, when it trains or samples, a keyword
+    ``quick`` that the test suite sets to run a smaller version of it.
+    """
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("mcmc_figures", Path(__file__).with_name("mcmc_figures.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.FIGURES)
+    figures = []
+    for script in sorted(Path(__file__).parent.glob("*_figures.py")):
+        if script.name == Path(__file__).name:
+            continue
+        spec = importlib.util.spec_from_file_location(script.stem, script)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        figures.extend(module.FIGURES)
+    return figures
 
 
-FIGURES = _mcmc_figures() + [eight_schools_plates, eight_schools_trace, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
+FIGURES = _topic_figures() + [eight_schools_plates, eight_schools_trace, clinic_network, dsep_patterns, clinic_open_path, explaining_away, ising_grid, ising_magnetization]
 
 
 def main(out_dir: str | Path | None = None) -> list[Path]:

@@ -66,16 +66,17 @@ def zigzag_runs(draws: int = 2000, seed: int = 0) -> dict:
     return out
 
 
-def gibbs_zigzag(out_dir: Path = IMG_DIR, draws: int = 2000) -> Path:
+def gibbs_zigzag(out_dir: Path = IMG_DIR, quick: bool = False) -> Path:
     """Gibbs zig-zags along a correlation-0.99 ridge; NUTS crosses it (mh-gibbs.md).
 
     Left: the first sweeps of Gibbs from the end of the ridge (Gibbs needs no
     tuning, so no warmup); right: the first draws of NUTS after its warmup.
-    The ESS per draw comes from separate runs of ``draws`` draws on 4 chains.
+    The ESS per draw comes from separate runs of 2000 draws on 4 chains
+    (500 when ``quick``, for the test suite).
     """
     from credo.mcmc.gibbs import gibbs
 
-    runs = zigzag_runs(draws)
+    runs = zigzag_runs(500 if quick else 2000)
     steps = 30
     start = gibbs(correlated_gaussian, None, chains=1, warmup=0, draws=steps, seed=1,
                   progress=False, init={"x": -2.5, "y": -2.5})
