@@ -8,10 +8,12 @@ compares samplers and their adaptation, not model front ends.
 
 Per model and peer:
 
-- compile: first run minus a second, hot run with a new key (same shapes);
-  NumPyro recompiles on every run, so its warmup and draw times come from
-  runs with doubled warmup and doubled draws (see :func:`run_numpyro`);
-- sampling: wall time of the hot run (warmup + draws);
+- compile: first run minus the fastest hot run with a new key (same shapes);
+  NumPyro runs through its functional API so that it compiles once (see
+  :func:`_numpyro_program`);
+- sampling: wall time of the fastest of ``--rounds`` hot runs (warmup +
+  draws), the peers' rounds alternating so that a busy machine slows all
+  of them alike;
 - min ESS: smallest bulk ESS over every constrained scalar (credo.diagnostics);
 - ESS/s: min ESS / hot wall time;
 - grads/draw: leapfrog steps per draw in the sampling phase;
@@ -87,45 +89,33 @@ def _timed(run, *args):
 
 
 # -- the three samplers ---------------------------------------------------------------------
-def run_credo(model, data, init, args, seed):
-    kw = dict(chains=args.chains, warmup=args.warmup, draws=args.draws, progress=False,
-              init=np.asarray(init))
-    first = time.perf_counter()
-    credo.nuts(model, data, seed=seed + 1000, **kw)
-    first = time.perf_counter() - first
-    start = time.perf_counter()
-    post = credo.nuts(model, data, seed=seed, **kw)
-    hot = time.perf_counter() - start
-    steps = post.stats["num_integration_steps"]
-    return dict(first=first, hot=hot, min_ess=_min_ess_of(post.draws), steps=steps,
-                divergences=int(post.divergences.sum()))
+def _numpyro_program(ld, args):
+    """NumPyro's NUTS through its functional API (``numpyro.infer.hmc.hmc``), one jitted program.
 
-
-def run_numpyro(ld, init, args, seed):
-    """NumPyro recompiles on every ``MCMC.run``, so its sampling time is found by differencing.
-
-    ``t(W, D)``, ``t(W, 2D)`` and ``t(2W, D)``: draws cost ``t(W, 2D) - t(W, D)``,
-    warmup ``t(2W, D) - t(W, D)``; compile is what is left of ``t(W, D)``.
+    ``MCMC.run`` recompiles on every call, so its sampling time cannot be told
+    from its compile time. ``init_kernel`` and ``sample_kernel`` are what
+    ``MCMC`` runs inside (the kernel adapts step size and mass matrix while its
+    iteration count is below ``num_warmup``, with Stan's windows), so scanning
+    them under ``jit(vmap(...))`` is NumPyro's own vectorized sampler, compiled
+    once and timed hot like the others.
     """
-    from numpyro.infer import MCMC, NUTS
+    from numpyro.infer.hmc import hmc
 
-    def timed_run(num_warmup, num_samples, key):
-        kernel = NUTS(potential_fn=lambda x: -ld.fn(x), target_accept_prob=0.8, max_tree_depth=10)
-        mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=args.chains,
-                    chain_method="vectorized", progress_bar=False)
-        start = time.perf_counter()
-        mcmc.run(jax.random.PRNGKey(key), init_params=init, extra_fields=("num_steps", "diverging"))
-        samples = mcmc.get_samples(group_by_chain=True)
-        jax.block_until_ready(samples)
-        return mcmc, samples, time.perf_counter() - start
+    init_kernel, sample_kernel = hmc(potential_fn=lambda x: -ld.fn(x), algo="NUTS")
 
-    mcmc, samples, base = timed_run(args.warmup, args.draws, seed)
-    _, _, more_draws = timed_run(args.warmup, 2 * args.draws, seed + 1)
-    _, _, more_warmup = timed_run(2 * args.warmup, args.draws, seed + 2)
-    hot = max(more_draws - base, 0.0) + max(more_warmup - base, 0.0)
-    extra = mcmc.get_extra_fields(group_by_chain=True)
-    return dict(first=base, hot=hot, min_ess=_min_ess(ld, samples), steps=np.asarray(extra["num_steps"]),
-                divergences=int(np.sum(extra["diverging"])))
+    def one_chain(key, position):
+        key_init, _ = jax.random.split(key)
+        state = init_kernel(position, num_warmup=args.warmup, target_accept_prob=0.8,
+                            max_tree_depth=10, rng_key=key_init)
+
+        def body(state, _):
+            state = sample_kernel(state)
+            return state, (state.z, state.num_steps, state.diverging)
+
+        _, (z, steps, divergent) = jax.lax.scan(body, state, None, length=args.warmup + args.draws)
+        return z[args.warmup:], steps[args.warmup:], divergent[args.warmup:]
+
+    return jax.jit(jax.vmap(one_chain))
 
 
 def _blackjax_program(ld, args):
@@ -147,40 +137,79 @@ def _blackjax_program(ld, args):
     return jax.jit(jax.vmap(one_chain))
 
 
-def run_blackjax(ld, init, args, seed):
-    program = _blackjax_program(ld, args)
-    keys = lambda s: jax.random.split(jax.random.PRNGKey(s), args.chains)  # noqa: E731
-    _, first = _timed(program, keys(seed + 1000), init)
-    (positions, steps, divergent), hot = _timed(program, keys(seed), init)
-    return dict(first=first, hot=hot, min_ess=_min_ess(ld, positions), steps=np.asarray(steps),
-                divergences=int(np.sum(divergent)))
+def _program_runner(build):
+    """A peer whose whole run is one jitted ``program(keys, init)``: compile once, then hot runs."""
+
+    def prepare(ld, init, args, seed):
+        program = build(ld, args)
+        keys = lambda s: jax.random.split(jax.random.PRNGKey(s), args.chains)  # noqa: E731
+        _, first = _timed(program, keys(seed + 1000), init)
+
+        def hot(round_):
+            (positions, steps, divergent), wall = _timed(program, keys(seed + round_), init)
+            return dict(wall=wall, min_ess=_min_ess(ld, positions), steps=np.asarray(steps),
+                        divergences=int(np.sum(divergent)))
+
+        return first, hot
+
+    return prepare
+
+
+def _prepare_credo(model, data):
+    def prepare(ld, init, args, seed):
+        kw = dict(chains=args.chains, warmup=args.warmup, draws=args.draws, progress=False,
+                  init=np.asarray(init))
+        start = time.perf_counter()
+        credo.nuts(model, data, seed=seed + 1000, **kw)
+        first = time.perf_counter() - start
+
+        def hot(round_):
+            start = time.perf_counter()
+            post = credo.nuts(model, data, seed=seed + round_, **kw)
+            wall = time.perf_counter() - start
+            return dict(wall=wall, min_ess=_min_ess_of(post.draws),
+                        steps=post.stats["num_integration_steps"],
+                        divergences=int(post.divergences.sum()))
+
+        return first, hot
+
+    return prepare
 
 
 def bench_model(name, model, data, args):
+    """Compile every peer, then ``args.rounds`` rounds of hot runs, peers alternating.
+
+    Alternating rounds spread a busy machine's load over all peers alike; a
+    peer's figures come from its fastest round (the one least disturbed), with
+    the min ESS and steps of that same run.
+    """
     ld = credo.logdensity(model, data)
     keys = jax.random.split(jax.random.PRNGKey(args.seed), args.chains)
     init = jnp.stack([ld.init(k) for k in keys])
     grad_time = _grad_time(ld, init)
-    rows = {}
-    runs = {"credo": lambda: run_credo(model, data, init, args, args.seed),
-            "numpyro": lambda: run_numpyro(ld, init, args, args.seed),
-            "blackjax": lambda: run_blackjax(ld, init, args, args.seed)}
-    for peer, run in runs.items():
+    peers = {"credo": _prepare_credo(model, data),
+             "numpyro": _program_runner(_numpyro_program),
+             "blackjax": _program_runner(_blackjax_program)}
+    prepared, rows, runs = {}, {}, {}
+    for peer, prepare in peers.items():
         if args.peers and peer not in args.peers:
             continue
         try:
-            r = run()
+            prepared[peer] = prepare(ld, init, args, args.seed)
         except Exception as err:  # a peer failing must not hide the others
             rows[peer] = {"error": f"{type(err).__name__}: {err}"[:300]}
-            continue
-        steps = np.asarray(r["steps"])  # (chains, draws)
+    for round_ in range(args.rounds):
+        for peer, (_, hot) in prepared.items():
+            runs.setdefault(peer, []).append(hot(round_))
+    for peer, (first, _) in prepared.items():
+        best = min(runs[peer], key=lambda r: r["wall"])
+        steps = np.asarray(best["steps"])  # (chains, draws)
         floor = grad_time * float(np.sum(steps.max(axis=0)))
         rows[peer] = {
-            "compile_s": max(0.0, r["first"] - r["hot"]), "wall_s": r["hot"], "first_run_s": r["first"],
-            "min_ess": r["min_ess"],
-            # a differenced time at or below zero is run-to-run noise: no rate is claimed
-            "ess_per_s": r["min_ess"] / r["hot"] if r["hot"] > 0 else float("nan"),
-            "grads_per_draw": float(steps.mean()), "divergences": r["divergences"],
+            "compile_s": max(0.0, first - best["wall"]), "wall_s": best["wall"], "first_run_s": first,
+            "walls_s": [r["wall"] for r in runs[peer]],
+            "min_ess": best["min_ess"], "ess_per_s": best["min_ess"] / best["wall"],
+            "grads_per_draw": float(steps.mean()), "divergences": best["divergences"],
             "floor_s": floor, "grad_s": grad_time}
     return rows
 
@@ -218,6 +247,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=1000)
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rounds", type=int, default=3, help="hot runs per peer, alternating")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "mcmc.json"))
     args = parser.parse_args(argv)
     results = {}

@@ -11,6 +11,7 @@ import pytest
 
 import credo
 from credo.mcmc import runner
+from credo.ppl.logdensity import _value_and_grad_with
 from credo.ppl.examples import EIGHT_SCHOOLS_DATA, eight_schools_noncentered, flu_prevalence
 
 from tests.mcmc.flu import BETA_13_89, FLU
@@ -95,9 +96,12 @@ def test_new_data_of_same_shape_does_not_recompile():
     kwargs = dict(chains=2, warmup=50, draws=50, seed=0, progress=False, chunk_size=25)
     credo.nuts(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, **kwargs)
     compiled = runner._chunk_jit._cache_size()
+    # the initial-point check (log density and gradient) is compiled once per structure too
+    init_compiled = _value_and_grad_with._cache_size()
     other = {"y": EIGHT_SCHOOLS_DATA["y"] * 0.5, "sigma": EIGHT_SCHOOLS_DATA["sigma"] + 1.0}
     post = credo.nuts(eight_schools_noncentered, other, **kwargs)
     assert runner._chunk_jit._cache_size() == compiled
+    assert _value_and_grad_with._cache_size() == init_compiled
     assert post.draws["mu"].shape == (2, 50)
     # and the new data are really used: the observed data differ
     np.testing.assert_array_equal(post.observed["y"], other["y"])

@@ -106,6 +106,20 @@ class _Unconstrained(Handler):
             msg.log_abs_det_jacobian = transform.log_abs_det_jacobian(u, msg.value)
 
 
+class _Minibatch(Handler):
+    """Give each subsampled plate the rows of a minibatch: full size, indices ``0 .. B - 1``."""
+
+    def __init__(self, fn, plates: dict):
+        super().__init__(fn)
+        self.plates = plates
+
+    def process_message(self, msg: Site) -> None:
+        if msg.type == "plate" and msg.name in self.plates:
+            size, batch = self.plates[msg.name]
+            msg.kwargs["size"], msg.kwargs["subsample_size"] = size, batch
+            msg.value = jnp.arange(batch)
+
+
 class LogDensity:
     """A model's log joint density as a function of one flat unconstrained vector.
 
@@ -126,6 +140,8 @@ class LogDensity:
         Plate name -> size.
     observed : dict of str -> ndarray
         Values of the observed sample sites.
+    subsampled : dict of str -> tuple of int
+        Plates that subsample: name -> ``(size, subsample_size)``.
     """
 
     def __init__(self, model, data: dict | None = None, *, seed=None):
@@ -137,6 +153,9 @@ class LogDensity:
         self.names = tuple(n for n, s in self.sites.items() if s.offset is not None)
         self.dim = sum(self.sites[n].size for n in self.names)
         self.plates = {s.name: s.kwargs["size"] for s in proto.sites("plate")}
+        self.subsampled = {s.name: (s.kwargs["size"], s.kwargs["subsample_size"])
+                           for s in proto.sites("plate")
+                           if s.kwargs["subsample_size"] != s.kwargs["size"]}
         self.observed = {s.name: np.asarray(s.value) for s in proto.sites("sample") if s.is_observed}
 
     # -- the density ---------------------------------------------------------------------
@@ -154,8 +173,10 @@ class LogDensity:
 
     __call__ = fn
 
-    def _run(self, flat, data: dict | None = None) -> Trace:
+    def _run(self, flat, data: dict | None = None, minibatch: bool = False) -> Trace:
         bound = self._rebound(data) if data else self._model
+        if minibatch:
+            bound = _Minibatch(bound, self.subsampled)
         model = _Unconstrained(bound, self.unflatten(flat))
         if self._key is not None:  # only plate subsampling needs keys here
             model = seed(model, self._key)
@@ -192,6 +213,33 @@ class LogDensity:
         """
         tr = self._run(flat, data)
         return tr.log_density() + _log_jacobian(tr)
+
+    def fn_minibatch(self, flat, batch: dict):
+        r"""Unbiased estimate of :meth:`fn` from one minibatch of the subsampled plates' rows.
+
+        Parameters
+        ----------
+        flat : array, shape ``(dim,)``
+        batch : dict of str -> array
+            Array data replaced by their rows in the minibatch, shape
+            ``(subsample_size, ...)``.
+
+        Every subsampled plate then holds the rows ``0 .. subsample_size - 1``
+        of those arrays (its indices), keeps its full ``size`` whatever the
+        model computes from the batch's length, and scales the log
+        probability of the sites inside by ``size / subsample_size``. For rows
+        drawn uniformly without replacement,
+        :math:`E\,[\frac{N}{B}\sum_{i\in\text{batch}}\log p(y_i\mid x)] = \sum_{i=1}^N\log p(y_i\mid x)`
+        (Hoffman et al. 2013, stochastic variational inference).
+        """
+        tr = self._run(flat, batch, minibatch=True)
+        return tr.log_density() + _log_jacobian(tr)
+
+    def constrain_minibatch(self, flat, batch: dict) -> dict:
+        """:meth:`constrain` on a minibatch (see :meth:`fn_minibatch`)."""
+        tr = self._run(flat, batch, minibatch=True)
+        return {n: tr[n].value for n in self.sites
+                if n in tr and (is_free(tr[n]) or tr[n].type == "deterministic")}
 
     def constrain_with(self, flat, data: dict) -> dict:
         """:meth:`constrain` with the array data replaced by ``data``."""
@@ -273,18 +321,35 @@ class LogDensity:
             model = _Initialize(self._model, k, strategy)
             tr = trace(seed(model, self._key if self._key is not None else k)).get_trace()
             flat = self._flat_from_trace(tr)
-            value, grad = self._value_and_grad(flat)
+            value, grad = _value_and_grad_with(_Structure(self), flat, self.data)
             if np.isfinite(value) and np.all(np.isfinite(grad)):
                 return flat
         raise ModelError(f"no initial point with a finite log density and gradient found in "
                          f"{_MAX_INIT_TRIES} tries with strategy {strategy!r}")
 
-    @functools.cached_property
-    def _value_and_grad(self):
-        return jax.jit(jax.value_and_grad(self.fn))
-
     def __repr__(self):
         return f"LogDensity(dim={self.dim}, names={self.names})"
+
+
+class _Structure:
+    """A :class:`LogDensity` compared by :attr:`LogDensity.static_key`: a static jit argument
+    under which densities that differ only in array data values share one compiled program."""
+
+    def __init__(self, ld: LogDensity):
+        self.ld, self._key = ld, ld.static_key
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, _Structure) and self._key == other._key
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _value_and_grad_with(structure: _Structure, flat, data: dict):
+    # Compiled once per model structure: a new LogDensity of the same model
+    # and data shapes (each sampler call builds one) reuses the program.
+    return jax.value_and_grad(structure.ld.fn_with)(flat, data)
 
 
 def _is_array_data(value) -> bool:
