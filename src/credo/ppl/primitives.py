@@ -123,6 +123,8 @@ class plate(Handler):
         msg = apply_stack(Site(name=self.name, type="plate", kwargs={
             "size": self.size, "subsample_size": self.subsample_size, "dim": self._dim}))
         self.indices = jnp.asarray(msg.value)
+        # a handler may have set the sizes (minibatch SVI gives the full size to batch data)
+        self.size, self.subsample_size = msg.kwargs["size"], msg.kwargs["subsample_size"]
         self.frame = PlateFrame(self.name, self.size, self.subsample_size, msg.kwargs["dim"])
         super().__enter__()
         return self.indices

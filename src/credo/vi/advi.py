@@ -61,7 +61,7 @@ import optax
 from credo.errors import ModelError
 from credo.ppl.runtime import as_key
 
-from ._target import as_target
+from .svi import prepare_target
 from .approximation import Approximation
 from .families import Family, FullRank, LowRank, MeanField, inverse_softplus, raw_tril
 from .flows import Flow
@@ -125,19 +125,24 @@ def _objective(estimator: str, num_particles: int):
 
 
 @eqx.filter_jit
-def _run_chunk(params, static, opt_state, key, betas, *, log_p, objective, optimizer):
+def _run_chunk(params, static, opt_state, key, betas, batches, *, log_p, objective, optimizer):
     """``len(betas)`` optimisation steps on the tempered targets ``beta * log_p``.
 
+    ``batches`` is None, or a pytree of arrays with leading dimension
+    ``len(betas)``: the minibatch of each step, passed as ``log_p(x, batch)``.
     Returns the new state, the (tempered) ELBO estimates and the mean iterate.
     """
     length = betas.shape[0]
 
     def step(carry, inputs):
         params, opt_state, total = carry
-        key, beta = inputs
+        key, beta, batch = inputs
+
+        def target(x):
+            return beta * (log_p(x) if batch is None else log_p(x, batch))
 
         def loss(p):
-            return -objective(eqx.combine(p, static), lambda x: beta * log_p(x), key)
+            return -objective(eqx.combine(p, static), target, key)
 
         value, grads = jax.value_and_grad(loss)(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
@@ -147,7 +152,8 @@ def _run_chunk(params, static, opt_state, key, betas, *, log_p, objective, optim
 
     zeros = jax.tree.map(jnp.zeros_like, params)
     (params, opt_state, total), elbos = jax.lax.scan(step, (params, opt_state, zeros),
-                                                     (jax.random.split(key, length), betas))
+                                                     (jax.random.split(key, length), betas,
+                                                      batches))
     mean = jax.tree.map(lambda t: t / length, total)
     return params, opt_state, elbos, mean
 
@@ -192,7 +198,7 @@ def _chunk_mean(chunks) -> float:
 def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
         estimator: str = "stl", tolerance: float = 1e-4, chunk_size: int = 100,
         window: int = 5, anneal_steps: int = 0, anneal_start: float = 0.05,
-        progress: bool = True):
+        progress: bool = True, batches=None):
     r"""Maximise the ELBO of family ``q`` for the log density ``log_p`` with an optax optimiser.
 
     The engine behind :func:`advi`, usable with any family (an equinox
@@ -203,7 +209,7 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
     q : Family
         The starting point; its inexact array leaves are optimised.
     log_p : callable
-        ``(dim,) -> scalar``.
+        ``(dim,) -> scalar``, or ``(dim,), batch -> scalar`` with ``batches``.
     optimizer : optax.GradientTransformation
         Wrapped in :func:`optax.apply_if_finite`, so a step with a
         non-finite gradient is skipped.
@@ -242,6 +248,10 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
         iterates of the last ``window`` chunks (at most half of the chunks
         run): Polyak-Ruppert averaging.
     progress : bool
+    batches : MinibatchStream, optional
+        Minibatch SVI (:mod:`credo.vi.svi`): each step's ``log_p`` gets the
+        next minibatch; the rows of a chunk are gathered (on the host, while
+        the previous chunk runs) and moved to the device together.
 
     Returns
     -------
@@ -263,14 +273,17 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
                   optimizer=optimizer)
     history, means, smoothed, converged = [], [], [], False
     settled = 0  # chunks run entirely at the full target (after annealing)
-    bar = _progress_bar(num_chunks * chunk) if progress else None
+    bar = _progress_bar(num_chunks * chunk, "SVI" if batches else "ADVI") if progress else None
+    rows = batches.chunk(0, chunk) if batches is not None else None
     try:
         for index in range(num_chunks):
             key, sub = jax.random.split(key)
             betas = annealing_schedule(np.arange(index * chunk, (index + 1) * chunk),
                                        anneal_steps, anneal_start)
             params, opt_state, elbos, mean = run(params, static, opt_state, sub,
-                                                 jnp.asarray(betas, dtype=_dtype(params)))
+                                                 jnp.asarray(betas, dtype=_dtype(params)), rows)
+            if batches is not None and index + 1 < num_chunks:  # overlaps the running chunk
+                rows = batches.chunk((index + 1) * chunk, chunk)
             history.append(np.asarray(elbos))
             means.append(mean)
             settled = settled + 1 if betas[0] >= 1 else 0
@@ -291,10 +304,10 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
     return eqx.combine(average, static), np.concatenate(history), converged
 
 
-def _progress_bar(total: int):
+def _progress_bar(total: int, desc: str = "ADVI"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="ADVI", unit="step", dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
 
 
 def _preconditioner(target, family: str, key, init):
@@ -391,8 +404,13 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
     model : callable or LogDensity
         A model function (with ``data``), a compiled :class:`~credo.ppl.LogDensity`,
         or a plain log density of one flat vector (with ``dim=``; its draws are
-        named ``"x"``).
+        named ``"x"``). A model with a subsampled plate,
+        ``plate(name, N, subsample_size=B)``, is fitted by minibatch SVI
+        (:mod:`credo.vi.svi`): every step sees ``B`` fresh rows of the data
+        arrays with ``N`` rows, its likelihood scaled by ``N / B``.
     data : dict, optional
+        Array data may be numpy arrays on the host; with minibatches only
+        the rows of each chunk of steps are moved to the device.
     family : {"meanfield", "fullrank", "lowrank", "flow"}
         Gaussian with diagonal, dense (Cholesky) or factor-plus-diagonal
         covariance, or a normalizing flow (:mod:`credo.vi.flows`).
@@ -471,9 +489,10 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
     estimator = estimator or DEFAULT_ESTIMATORS[family]
     if estimator not in _ESTIMATORS:
         raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
-    target = as_target(model, data, dim=dim)
     key = as_key(seed)
     k_init, k_family, k_fit = jax.random.split(key, 3)
+    target, batches, log_p_batch = prepare_target(model, data, dim=dim,
+                                                  key=jax.random.fold_in(key, 1))
     if init is not None:
         init = jnp.asarray(init, dtype=float)
         if init.shape != (target.dim,):
@@ -491,13 +510,16 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
         q0 = Preconditioned(q0, *affine)
     if optimizer is None:
         optimizer = _adam(float(learning_rate or DEFAULT_LEARNING_RATES[family]))
-    q, history, converged = fit(q0, target.log_p, optimizer=optimizer, steps=steps, seed=k_fit,
-                                num_particles=num_particles, estimator=estimator,
-                                tolerance=tolerance, chunk_size=chunk_size,
-                                anneal_steps=anneal_steps, progress=progress)
+    q, history, converged = fit(q0, log_p_batch or target.log_p, optimizer=optimizer,
+                                steps=steps, seed=k_fit, num_particles=num_particles,
+                                estimator=estimator, tolerance=tolerance, chunk_size=chunk_size,
+                                anneal_steps=anneal_steps, progress=progress, batches=batches)
+    info = {"estimator": estimator, "num_particles": num_particles,
+            "precondition": precondition if affine is not None else None}
+    if batches is not None:
+        info["minibatch"] = {"size": batches.size, "batch_size": batches.batch_size,
+                             "rows": sorted(batches.rows)}
     if isinstance(q, Preconditioned):
         q = eqx.filter_jit(Preconditioned.x_family)(q)
     return Approximation(q, target, family=family, elbo_history=history, converged=converged,
-                         num_steps=len(history),
-                         info={"estimator": estimator, "num_particles": num_particles,
-                               "precondition": precondition if affine is not None else None})
+                         num_steps=len(history), info=info)
