@@ -343,25 +343,27 @@ class VAE(eqx.Module):
         return vae, History(np.asarray(train), np.asarray(valid))
 
     # -- evaluation -----------------------------------------------------------------------------
-    def elbo(self, X, num_samples: int = 10, seed=0) -> float:
+    def elbo(self, X, num_samples: int = 10, seed=0, *, per_point: bool = False):
         """Mean ELBO per data point, in nats (higher is better).
 
         :math:`E_q[\\log p(x\\mid z)]` by ``num_samples`` reparameterized draws
-        per point, the KL to the prior in closed form.
+        per point, the KL to the prior in closed form. ``per_point=True``
+        returns the ``(n,)`` values instead of their mean (e.g. for standard errors).
         """
-        X = self._check(X)
-        return _chunked("elbo", self, X, seed, int(num_samples))
+        values = _chunked("elbo", self, self._check(X), seed, int(num_samples))
+        return values if per_point else float(np.mean(values))
 
-    def iwae(self, X, num_samples: int = 100, seed=0) -> float:
+    def iwae(self, X, num_samples: int = 100, seed=0, *, per_point: bool = False):
         r"""Mean importance-weighted bound :math:`\mathcal L_K` per data point, in nats.
 
         :math:`\mathcal L_K = E\bigl[\log\frac1K\sum_k p(x, z_k)/q(z_k \mid x)\bigr]`
         with ``num_samples`` :math:`= K` draws of the encoder's :math:`q`;
         :math:`\mathrm{ELBO} = \mathcal L_1 \le \mathcal L_K \le \log p(x)`
-        (Burda et al. 2016). One estimate per point.
+        (Burda et al. 2016). One estimate per point; ``per_point=True``
+        returns the ``(n,)`` estimates instead of their mean.
         """
-        X = self._check(X)
-        return _chunked("iwae", self, X, seed, int(num_samples))
+        values = _chunked("iwae", self, self._check(X), seed, int(num_samples))
+        return values if per_point else float(np.mean(values))
 
     def amortization_gap(self, X, **kwargs) -> GapResult:
         """See :func:`amortization_gap`."""
@@ -522,27 +524,26 @@ def _mean_elbo(vae, X, key, num_samples: int):
 
 
 @eqx.filter_jit
-def _bound_sum(bound: str, vae, X, weights, key, num_samples: int):
+def _bound_points(bound: str, vae, X, key, num_samples: int):
     points = vae._elbo_points if bound == "elbo" else vae._iwae_points
-    return jnp.sum(weights * points(X, key, num_samples))
+    return points(X, key, num_samples)
 
 
-def _chunked(bound: str, vae, X, seed, num_samples: int) -> float:
-    """Mean over the rows of ``X`` of a per-point bound, in equal chunks (bounded memory,
-    one compilation: the last chunk is padded and its padding weighted 0)."""
+def _chunked(bound: str, vae, X, seed, num_samples: int) -> np.ndarray:
+    """A per-point bound on the rows of ``X``, in equal chunks (bounded memory, one
+    compilation: the last chunk is padded and the padding dropped)."""
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
     key = as_key(seed)
     n = len(X)
     size = min(_EVAL_CHUNK, n)
-    total = 0.0
+    out = []
     for start in range(0, n, size):
         chunk = X[start:start + size]
-        weights = jnp.ones(size, X.dtype).at[len(chunk):].set(0.0)
-        chunk = jnp.pad(chunk, ((0, size - len(chunk)), (0, 0)))
-        total += float(_bound_sum(bound, vae, chunk, weights, jax.random.fold_in(key, start),
-                                  num_samples))
-    return total / n
+        padded = jnp.pad(chunk, ((0, size - len(chunk)), (0, 0)))
+        values = _bound_points(bound, vae, padded, jax.random.fold_in(key, start), num_samples)
+        out.append(np.asarray(values)[: len(chunk)])
+    return np.concatenate(out).astype(np.float64)
 
 
 @eqx.filter_jit
@@ -637,3 +638,85 @@ def _per_point_fit(vae, X, key, steps: int, learning_rate, num_particles: int):
     (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)),
                                   jax.random.split(key, steps))
     return params
+
+
+# ------------------------------------------------------------------ the digits demo
+#: File names of the demo's figures (also the docs' ``docs/img/vae-*.png``).
+DEMO_FIGURES = ("vae-reconstructions.png", "vae-samples.png", "vae-latent.png", "vae-elbo.png")
+
+
+def train_digits(latent_dim: int = 2, *, epochs: int = 1000, hidden=(128,), batch_size: int = 64,
+                 learning_rate: float = 1e-3, seed: int = 0, progress: bool = True) -> dict:
+    """Train a VAE on the bundled digits with the fixed-seed 70/30 split.
+
+    Returns
+    -------
+    dict
+        ``vae``, ``history``, ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+    """
+    from credo.examples.datasets import digits, train_test_split
+
+    images, labels = digits()
+    x_train, y_train, x_test, y_test = train_test_split(images, labels, test_fraction=0.3, seed=0)
+    vae, history = VAE(images.shape[1], latent_dim, hidden, seed=seed).fit(
+        x_train, epochs, batch_size, learning_rate, validation=x_test, seed=seed, progress=progress)
+    return {"vae": vae, "history": history, "x_train": x_train, "y_train": y_train,
+            "x_test": x_test, "y_test": y_test}
+
+
+def evaluate(vae: VAE, X, *, iwae_samples: int = 100, gap_steps: int = 500, seed: int = 0) -> dict:
+    """Test ELBO (100 draws per point), IWAE bound and amortization gap, mean nats per point."""
+    gap = amortization_gap(vae, X, steps=gap_steps, seed=seed)
+    return {"elbo": vae.elbo(X, num_samples=100, seed=seed),
+            "iwae": vae.iwae(X, num_samples=iwae_samples, seed=seed),
+            "iwae_samples": int(iwae_samples), "gap": gap.gap,
+            "gap_amortized_elbo": gap.amortized_elbo, "gap_optimized_elbo": gap.optimized_elbo}
+
+
+def write_figures(run: dict, out_dir, *, names=DEMO_FIGURES, seed: int = 0, skip: int = 0) -> list:
+    """Draw the demo's figures for a :func:`train_digits` result into ``out_dir``; returns the paths.
+
+    ``names`` picks a subset of :data:`DEMO_FIGURES`.
+    """
+    from credo.viz.vae import (plot_elbo_curves, plot_latent_space, plot_reconstructions,
+                               plot_samples, save_figure)
+
+    vae, history, x_test, y_test = run["vae"], run["history"], run["x_test"], run["y_test"]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    draw = {
+        "vae-reconstructions.png": lambda: plot_reconstructions(x_test[:12], vae.reconstruct(x_test[:12]),
+                                                                num=12),
+        "vae-samples.png": lambda: plot_samples(vae.sample(40, seed=seed), columns=10),
+        "vae-latent.png": lambda: plot_latent_space(
+            vae.encode(x_test)[0], y_test,
+            title=f"encoder means of the {len(x_test)} test digits (latent size {vae.latent_dim})"),
+        "vae-elbo.png": lambda: plot_elbo_curves(history.train_elbo, history.validation_elbo,
+                                                 skip=skip),
+    }
+    return [save_figure(draw[name](), out_dir / name) for name in names]
+
+
+def demo(out_dir, *, latent_dim: int = 2, epochs: int = 1000, seed: int = 0, hidden=(128,),
+         batch_size: int = 64, learning_rate: float = 1e-3, iwae_samples: int = 100,
+         gap_steps: int = 500, progress: bool = True) -> dict:
+    """Train on the digits, evaluate on the 30 % test split, write figures and ``summary.json``.
+
+    The engine of ``credo vae-demo``. Returns the summary (config, test
+    ELBO, IWAE, amortization gap, final training/validation ELBO, figure paths).
+    """
+    run = train_digits(latent_dim, epochs=epochs, hidden=hidden, batch_size=batch_size,
+                       learning_rate=learning_rate, seed=seed, progress=progress)
+    summary = {"config": {**run["vae"].config, "epochs": int(epochs), "batch_size": int(batch_size),
+                          "learning_rate": float(learning_rate), "split": "70/30, seed 0",
+                          "train": len(run["x_train"]), "test": len(run["x_test"])},
+               "test": evaluate(run["vae"], run["x_test"], iwae_samples=iwae_samples,
+                                gap_steps=gap_steps, seed=seed),
+               "final_train_elbo": float(run["history"].train_elbo[-1]) if epochs else None,
+               "final_validation_elbo": float(run["history"].validation_elbo[-1]) if epochs else None}
+    out_dir = Path(out_dir)
+    paths = write_figures(run, out_dir, seed=seed, skip=min(10, max(epochs // 10, 0)))
+    summary["figures"] = [str(p) for p in paths]
+    run["vae"].save(out_dir / "vae.npz")
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
