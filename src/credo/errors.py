@@ -19,6 +19,7 @@ __all__ = [
     "ImpossibleEvidenceError",
     "ParseError",
     "DistributionError",
+    "ContractionTooLargeError",
 ]
 
 
@@ -127,3 +128,37 @@ class ParseError(CredoError, ValueError):
 
 class DistributionError(CredoError, ValueError):
     """A distribution was given invalid parameters, shapes or values."""
+
+
+class ContractionTooLargeError(CredoError, MemoryError):
+    """An exact computation would need more memory than allowed, so it was refused before allocating.
+
+    Attributes
+    ----------
+    needed_bytes : int
+        Estimated memory of the computation.
+    limit_bytes : int
+        The limit it exceeds (a user-set limit or the memory available).
+    largest_entries : int
+        Entries of the largest table the plan creates.
+    what : str
+        What was refused and with which plan.
+    """
+
+    def __init__(self, what: str, needed_bytes: int, limit_bytes: int, largest_entries: int):
+        self.what = what
+        self.needed_bytes = int(needed_bytes)
+        self.limit_bytes = int(limit_bytes)
+        self.largest_entries = int(largest_entries)
+        super().__init__(
+            f"{what} would need about {_bytes(needed_bytes)} (largest table {largest_entries:.3g} entries, "
+            f"2^{largest_entries.bit_length() - 1}), more than the limit of {_bytes(limit_bytes)}; refused "
+            f"before allocating. Try a better order (a random-greedy search), evidence, or an approximate method.")
+
+
+def _bytes(count: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if count < 1024 or unit == "PiB":
+            return f"{count:.3g} {unit}"
+        count /= 1024
+    return f"{count:.3g} EiB"  # pragma: no cover

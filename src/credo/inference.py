@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 from credo.errors import ModelError
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
+from credo.exact.contraction import contraction_query
 from credo.exact.junction_tree import junction_tree_query
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
@@ -15,7 +16,8 @@ from credo.models.base import DiscreteModel
 __all__ = ["query", "mpe", "elimination_order", "METHODS", "SAMPLING_METHODS"]
 
 #: Query methods and the functions behind them.
-METHODS = {"ve": _ve.variable_elimination, "jt": junction_tree_query, "bp": belief_propagation}
+METHODS = {"ve": _ve.variable_elimination, "jt": junction_tree_query, "bp": belief_propagation,
+           "contract": contraction_query}
 #: Approximate methods, dispatched to ``credo.sampling`` (imported on first use).
 SAMPLING_METHODS = ("gibbs", "lw", "rejection")
 
@@ -39,11 +41,13 @@ def query(
     evidence : mapping, optional
         ``{variable: state}``; states by name (or by position for models
         whose states are integers).
-    method : {"auto", "jt", "ve", "bp", "gibbs", "lw", "rejection"}
+    method : {"auto", "jt", "ve", "bp", "contract", "gibbs", "lw", "rejection"}
         ``"auto"`` uses the junction tree (one calibration gives every
         marginal; the compiled tree is cached per model) unless a joint over
         several targets or an explicit elimination order is given, which
-        variable elimination handles directly. ``"bp"`` is (loopy) belief propagation, exact on trees and
+        variable elimination handles directly. ``"contract"`` contracts the
+        model as a tensor network and takes every marginal from the gradient
+        of ln Z (:mod:`credo.exact.contraction`; cost checked first). ``"bp"`` is (loopy) belief propagation, exact on trees and
         approximate otherwise. ``"gibbs"``, ``"lw"`` (likelihood weighting) and
         ``"rejection"`` sample (see :mod:`credo.sampling`); undirected models
         support only ``"gibbs"``.

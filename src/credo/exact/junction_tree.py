@@ -26,6 +26,7 @@ time and reused.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import Hashable, Iterable, Mapping, Sequence
@@ -33,7 +34,8 @@ from typing import Hashable, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from credo.errors import ImpossibleEvidenceError, ModelError, UnknownVariableError
+from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError, UnknownVariableError
+from credo.exact.contraction import _MEMORY_FRACTION, available_memory
 from credo.exact.elimination import interaction_graph, variable_elimination
 from credo.exact.result import MPEResult, QueryResult
 from credo.factors import DiscreteFactor
@@ -127,6 +129,11 @@ class JunctionTree:
         Greedy elimination heuristic (``"min-fill"``, ``"min-degree"``,
         ``"weighted-min-fill"``, ``"min-weight"``) used to triangulate, or an
         explicit elimination order of all variables.
+    memory_limit : int, optional
+        Bytes the clique tables may take; default 80% of the available
+        memory. A triangulation that needs more raises
+        :class:`~credo.errors.ContractionTooLargeError` before any table is
+        allocated.
 
     Attributes
     ----------
@@ -161,13 +168,15 @@ class JunctionTree:
     (2, 2)
     """
 
-    def __init__(self, model: DiscreteModel, heuristic: str | Sequence = "min-fill"):
+    def __init__(self, model: DiscreteModel, heuristic: str | Sequence = "min-fill",
+                 memory_limit: int | None = None):
         self.model = model
         self.heuristic = heuristic if isinstance(heuristic, str) else "explicit"
         variables = model.variables
         self._rank = {v: i for i, v in enumerate(variables)}
         self._cards = {v: model.cardinality(v) for v in variables}
         chordal, order, cliques = self._triangulate(heuristic)
+        _check_clique_memory(cliques, self._cards, memory_limit, self.heuristic)
         self._orient(_clique_tree_edges(chordal, order, cliques), cliques)
         self.cliques = [self._axis_order(i, cliques) for i in range(len(cliques))]
         self._shapes = [tuple(self._cards[v] for v in c) for c in self.cliques]
@@ -869,6 +878,21 @@ def _shift_rows(error: ImpossibleEvidenceError, start: int, model, indices) -> I
     """Re-raise a chunk's error with row numbers of the whole batch."""
     rows = [r + start for r in getattr(error, "rows", [])]
     return _impossible(np.array(rows), indices, model) if rows else error
+
+
+#: Clique-sized float64 arrays a compiled tree keeps: potentials, log potentials, prior pass, beliefs.
+_TABLES_PER_CLIQUE = 4
+
+
+def _check_clique_memory(cliques: Sequence[frozenset], cards: Mapping, memory_limit: int | None,
+                         heuristic: str) -> None:
+    """Refuse (typed error) a triangulation whose clique tables would not fit, before allocating them."""
+    sizes = [math.prod(cards[v] for v in c) for c in cliques]
+    limit = int(_MEMORY_FRACTION * available_memory()) if memory_limit is None else int(memory_limit)
+    needed = _TABLES_PER_CLIQUE * 8 * sum(sizes)
+    if needed > limit:
+        raise ContractionTooLargeError(f"a junction tree of {len(sizes)} cliques ({heuristic} triangulation)",
+                                       needed, limit, max(sizes))
 
 
 # ------------------------------------------------------------------ the "jt" method

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 from dataclasses import dataclass
-from typing import Callable, Hashable, Iterable, Mapping
+from typing import Callable, Hashable, Iterable, Mapping, Sequence
 
 import networkx as nx
+import numpy as np
 
 from credo.errors import ModelError
 
-__all__ = ["HEURISTICS", "EliminationOrder", "greedy_order", "induced_width", "triangulate"]
+__all__ = ["HEURISTICS", "EliminationOrder", "greedy_order", "random_greedy_order", "order_cost", "induced_width",
+           "triangulate"]
 
 Adjacency = dict[Hashable, set]
 
@@ -78,12 +81,17 @@ class EliminationOrder:
         Number of entries of the largest table the order creates.
     heuristic : str
         The heuristic that produced it.
+    total_states : int
+        Sum over the eliminations of the entries of the table each creates
+        (variable and neighbours): the work of variable elimination, up to the
+        number of tables multiplied per step.
     """
 
     order: tuple
     induced_width: int
     max_clique_states: int
     heuristic: str
+    total_states: int = 0
 
     def __iter__(self):
         return iter(self.order)
@@ -146,6 +154,8 @@ def greedy_order(
     cardinality: Mapping[Hashable, int] | None = None,
     heuristic: str = "min-fill",
     nodes: Iterable | None = None,
+    rng: np.random.Generator | None = None,
+    noise: float = 0.0,
 ) -> EliminationOrder:
     """Greedy elimination order of an undirected (e.g. moral) graph.
 
@@ -160,11 +170,18 @@ def greedy_order(
     nodes : iterable, optional
         Eliminate only these nodes (the others stay, as query variables do);
         default all nodes.
+    rng : numpy.random.Generator, optional
+        Break ties at random instead of by node order, and multiply each
+        score by ``1 + noise * U(0, 1)``: one trial of a randomized greedy
+        search (see :func:`random_greedy_order`).
+    noise : float
+        Relative score perturbation, used only with ``rng``.
 
     Returns
     -------
     EliminationOrder
-        Ties are broken by the graph's node order, so results are deterministic.
+        Without ``rng``, ties are broken by the graph's node order, so results
+        are deterministic.
     """
     if heuristic not in HEURISTICS:
         raise ModelError(f"unknown elimination heuristic {heuristic!r}; choose one of {sorted(HEURISTICS)}")
@@ -179,27 +196,38 @@ def greedy_order(
         raise ModelError(f"cannot eliminate nodes absent from the graph: {sorted(map(str, unknown))}")
 
     if heuristic == "min-fill":
-        def score(n):
+        def exact_score(n):
             return tracker.fill(n)
     else:
         score_of = HEURISTICS[heuristic]
 
-        def score(n):
+        def exact_score(n):
             return score_of(adjacency, n, log_card)
+
+    if rng is None:
+        score = exact_score
+    else:
+        # Fresh random ranks make ties fall at random; the noise lets a
+        # slightly worse node go first, which greedy search alone never tries.
+        rank = {n: r for n, r in zip(graph.nodes, rng.permutation(len(rank)))}
+
+        def score(n):
+            return exact_score(n) * (1.0 + noise * rng.random())
 
     # A heap with lazy deletion: stale entries are skipped when popped.
     current = {n: score(n) for n in to_eliminate}
     heap = [(s, rank[n], n) for n, s in current.items()]
     heapq.heapify(heap)
-    order, width, largest = [], 0, 1
+    order, width, largest, total = [], 0, 1, 0
     while heap:
         s, _, node = heapq.heappop(heap)
         if node not in current or current[node] != s:
             continue
         del current[node]
         width = max(width, len(adjacency[node]))
-        clique_log = log_card[node] + sum(log_card[n] for n in adjacency[node])
-        largest = max(largest, round(math.exp(clique_log)))
+        clique = round(math.exp(log_card[node] + sum(log_card[n] for n in adjacency[node])))
+        largest = max(largest, clique)
+        total += clique
         neighbours, touched = tracker.eliminate(node)
         if _REACH[heuristic] == 2 and heuristic != "min-fill":
             for n in neighbours:
@@ -211,7 +239,75 @@ def greedy_order(
                     current[n] = new
                     heapq.heappush(heap, (new, rank[n], n))
         order.append(node)
-    return EliminationOrder(tuple(order), width, largest, heuristic)
+    return EliminationOrder(tuple(order), width, largest, heuristic, total)
+
+
+def random_greedy_order(
+    graph: nx.Graph,
+    cardinality: Mapping[Hashable, int] | None = None,
+    trials: int = 64,
+    seed: int | np.random.Generator | None = 0,
+    heuristics: Sequence[str] = ("min-fill", "weighted-min-fill", "min-weight"),
+    noise: float = 0.3,
+    time_limit: float | None = None,
+) -> EliminationOrder:
+    """Best of many randomized greedy elimination orders, by total table size.
+
+    Each heuristic first runs once as plain greedy, so the result is never
+    worse than the best of them; the remaining trials cycle through the
+    heuristics with random tie-breaking and scores perturbed by up to
+    ``noise`` (relative). The order minimizing ``(total_states,
+    max_clique_states)`` wins. Cheap (one greedy pass per trial) and often
+    much better than one greedy pass on large, irregular graphs (Kask,
+    Gelfand, Otten & Dechter 2011, "Pushing the power of stochastic greedy
+    ordering schemes for inference in graphical models", AAAI).
+
+    Parameters
+    ----------
+    graph, cardinality : as for :func:`greedy_order`
+    trials : int
+        Greedy passes in all (at least one per heuristic).
+    seed : int or numpy.random.Generator, optional
+    heuristics : sequence of str
+    noise : float
+    time_limit : float, optional
+        Stop starting new trials after this many seconds.
+
+    Returns
+    -------
+    EliminationOrder
+        ``heuristic`` reads ``"random-greedy(<winning heuristic>)"``.
+    """
+    rng = np.random.default_rng(seed)
+    start = time.perf_counter()
+    best = None
+    for trial in range(max(trials, len(heuristics))):
+        if time_limit is not None and trial >= len(heuristics) and time.perf_counter() - start > time_limit:
+            break
+        heuristic = heuristics[trial % len(heuristics)]
+        randomized = trial >= len(heuristics)
+        found = greedy_order(graph, cardinality, heuristic, rng=rng if randomized else None, noise=noise)
+        if best is None or (found.total_states, found.max_clique_states) < (best.total_states, best.max_clique_states):
+            best = found
+    return EliminationOrder(best.order, best.induced_width, best.max_clique_states,
+                            f"random-greedy({best.heuristic})", best.total_states)
+
+
+def order_cost(graph: nx.Graph, order: Iterable, cardinality: Mapping[Hashable, int] | None = None,
+               heuristic: str = "explicit") -> EliminationOrder:
+    """Induced width, largest table and total table size of an explicit elimination ``order``."""
+    cardinality = cardinality or {}
+    adjacency = _adjacency(graph)
+    width, largest, total, done = 0, 1, 0, []
+    for node in order:
+        if node not in adjacency:
+            raise ModelError(f"order names {node!r}, which is not (or no longer) in the graph")
+        width = max(width, len(adjacency[node]))
+        clique = math.prod(int(cardinality.get(n, 2)) for n in adjacency[node] | {node})
+        largest, total = max(largest, clique), total + clique
+        _eliminate(adjacency, node)
+        done.append(node)
+    return EliminationOrder(tuple(done), width, largest, heuristic, total)
 
 
 def induced_width(graph: nx.Graph, order: Iterable) -> int:
