@@ -226,7 +226,9 @@ class Contraction:
         if self.optimize == "cotengra":
             return _cotengra_path(inputs, cards, self.trials, self.seed), "cotengra"
         if self.optimize in ("min-fill", "random-greedy-order"):
-            graph = interaction_graph(list(dict.fromkeys(v for s in inputs for v in s)), inputs)
+            present = {v for s in inputs for v in s}
+            # Model order, as the junction tree's, so that both break ties alike.
+            graph = interaction_graph([v for v in self.model.variables if v in present], inputs)
             if self.optimize == "min-fill":
                 order = greedy_order(graph, cards, "min-fill")
             else:
@@ -476,8 +478,9 @@ def _cotengra_path(inputs: list[tuple], cards: Mapping, trials: int, seed: int) 
         import cotengra
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ModelError("optimize='cotengra' needs the optional package cotengra (pip install cotengra)") from exc
-    optimizer = cotengra.HyperOptimizer(max_repeats=trials, minimize="flops", parallel=False, progbar=False,
-                                        seed=seed)  # pragma: no cover
+    # cotengra's search takes no seed: its paths (not their results) may differ between runs.
+    optimizer = cotengra.HyperOptimizer(max_repeats=trials, minimize="flops", parallel=False,
+                                        progbar=False)  # pragma: no cover
     tree = optimizer.search([tuple(s) for s in inputs], (), dict(cards))  # pragma: no cover
     return [tuple(step) for step in tree.get_path()]  # pragma: no cover
 
