@@ -220,6 +220,8 @@ class ExpectedLogJoint:
                                     "needs every term to be a conjugate exponential family")
         self.sample_sites = tuple(s.name for s in proto.sites("sample"))
         for name in self.sample_sites:
+            if name in struct.latent:
+                continue  # checked, with a message about priors, when its factor is chosen
             family = distribution_name(proto[name].fn)
             base = type(_unwrap(proto[name].fn)[0]).__name__
             if base not in _EXPECTED:

@@ -350,7 +350,7 @@ def cavi(model, data: dict | None = None, *, max_iters: int = 200, tol: float = 
         if not expected.factors:
             raise ModelError("the model has no latent sites to approximate")
         expected.check(seed=int(np.asarray(jax.random.key_data(key)).ravel()[-1]))
-        keys = [key] if restarts == 1 else list(jax.random.split(key, restarts))
+        keys = [key] + [jax.random.fold_in(key, r) for r in range(1, restarts)]
         starts = [_initial_states(expected, k, init) for k in keys]
     order = ([s for s in expected.factors if s in expected.discrete]
              + [s for s in expected.factors if s not in expected.discrete])
