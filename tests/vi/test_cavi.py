@@ -23,8 +23,12 @@ def assert_monotone(history):
 
 
 # ----------------------------------------------------------------------------- single blocks
-def test_beta_binomial_is_the_exact_posterior_and_the_elbo_the_evidence():
+def test_beta_binomial_is_the_exact_posterior_and_the_elbo_the_evidence(capsys):
     q = cavi(flu_prevalence, {"n": 100, "y": 12}, progress=False)
+    assert capsys.readouterr().err == ""
+    cavi(None, init=q, max_iters=2, tol=0.0, progress=True)  # continues without recompiling
+    bar = capsys.readouterr().err
+    assert "CAVI" in bar and "elbo=-4.61512" in bar
     a, b = (float(v) for v in q.states["theta"])
     assert (a, b) == pytest.approx((13.0, 89.0), rel=1e-12)
     assert isinstance(q.factors["theta"], dist.Beta)
