@@ -198,7 +198,7 @@ def _chunk_mean(chunks) -> float:
 def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
         estimator: str = "stl", tolerance: float = 1e-4, chunk_size: int = 100,
         window: int = 5, anneal_steps: int = 0, anneal_start: float = 0.05,
-        progress: bool = True, batches=None):
+        progress: bool = True, batches=None, callback=None):
     r"""Maximise the ELBO of family ``q`` for the log density ``log_p`` with an optax optimiser.
 
     The engine behind :func:`advi`, usable with any family (an equinox
@@ -252,6 +252,10 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
         Minibatch SVI (:mod:`credo.vi.svi`): each step's ``log_p`` gets the
         next minibatch; the rows of a chunk are gathered (on the host, while
         the previous chunk runs) and moved to the device together.
+    callback : callable, optional
+        ``callback(num_steps, q)`` after every chunk, with the chunk's mean
+        iterate ``q`` (what the fit would return if it stopped there); a true
+        return value stops the run (e.g. a time budget, or a benchmark's trace).
 
     Returns
     -------
@@ -287,6 +291,8 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
             history.append(np.asarray(elbos))
             means.append(mean)
             settled = settled + 1 if betas[0] >= 1 else 0
+            if callback is not None and callback((index + 1) * chunk, eqx.combine(mean, static)):
+                break
             current = _chunk_mean(history[-window:])
             smoothed.append(current)
             if bar is not None:
@@ -396,7 +402,7 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
          flow_depth: int = 4, flow_hidden: int = 32, estimator: str | None = None,
          precondition: str | None = "pathfinder", chunk_size: int = 100, init=None,
          init_scale: float | None = None, anneal_steps: int = 0, optimizer=None,
-         dim: int | None = None) -> Approximation:
+         dim: int | None = None, callback=None) -> Approximation:
     r"""Fit a variational approximation to a model's posterior by ADVI.
 
     Parameters
@@ -466,6 +472,9 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
     optimizer : optax.GradientTransformation, optional
     dim : int, optional
         Dimension of a plain log-density function.
+    callback : callable, optional
+        ``callback(num_steps, q)`` after every chunk (see :func:`fit`); ``q``
+        may be a :class:`Preconditioned` family.
 
     Returns
     -------
@@ -513,7 +522,8 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
     q, history, converged = fit(q0, log_p_batch or target.log_p, optimizer=optimizer,
                                 steps=steps, seed=k_fit, num_particles=num_particles,
                                 estimator=estimator, tolerance=tolerance, chunk_size=chunk_size,
-                                anneal_steps=anneal_steps, progress=progress, batches=batches)
+                                anneal_steps=anneal_steps, progress=progress, batches=batches,
+                                callback=callback)
     info = {"estimator": estimator, "num_particles": num_particles,
             "precondition": precondition if affine is not None else None}
     if batches is not None:
