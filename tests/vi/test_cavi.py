@@ -198,6 +198,16 @@ def test_regression_update_is_bishops_and_reaches_the_same_fixed_point(regressio
     assert_monotone(np.concatenate([start.elbo_history, q.elbo_history]))
 
 
+def test_factor_families_are_the_gibbs_conditionals(regression_fit):
+    from credo.ppl.conjugacy import conjugate_conditionals
+
+    _, _, q = regression_fit
+    gibbs = conjugate_conditionals(None, structure=q.expected.structure)
+    assert set(gibbs) == {"alpha", "beta", "w"}
+    assert {s: c.family for s, c in gibbs.items()} == {s: type(f).__name__
+                                                         for s, f in q.factors.items()}
+
+
 # ----------------------------------------------------------------------------- Bishop sec. 10.2
 K, ALPHA0, M0, BETA0, GA, GB = 5, 0.1, 0.0, 0.01, 2.0, 1.0
 TRUE_MEANS, TRUE_SDS, SIZES = np.array([-6.0, 0.0, 5.0]), np.array([1.0, 0.7, 1.2]), (90, 150, 60)

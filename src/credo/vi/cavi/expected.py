@@ -47,7 +47,8 @@ import numpy as np
 from jax.scipy.special import gammaln
 
 from credo.errors import ModelError
-from credo.ppl.conjugacy import ModelStructure, _param, _tolerance, _unwrap, _weight
+from credo.ppl.conjugacy import (ModelStructure, _param, _tolerance, _unwrap, _weight,
+                                 conjugate_conditional)
 from credo.ppl.logdensity import distribution_name
 
 from .factors import (BetaFactor, CategoricalFactor, DirichletFactor, GammaFactor, MVNFactor,
@@ -254,8 +255,17 @@ class ExpectedLogJoint:
         return _FACTORS[family](shape)
 
     def _coupled(self, s) -> bool:
-        """Whether some child's ``loc`` reads several elements of Normal site ``s`` (then q is an MVN)."""
+        """Whether some child's ``loc`` reads several elements of Normal site ``s`` (then q is an MVN).
+
+        The Gibbs sampler's conjugacy analysis answers this where it applies
+        (:func:`credo.ppl.conjugacy.conjugate_conditional`: a diagonal Normal
+        or a multivariate Normal conditional); otherwise the children's
+        Jacobians are inspected here.
+        """
         struct = self.structure
+        found = conjugate_conditional(None, structure=struct, site=s)
+        if found is not None:
+            return found.family == "MultivariateNormal"
         values = struct.random_values(jax.random.PRNGKey(0), "uniform")
         v = jnp.asarray(values[s])
         if v.size <= 1:
