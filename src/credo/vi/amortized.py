@@ -199,15 +199,7 @@ class AmortizedJoint(Family):
         return jnp.concatenate(blocks, axis=-1)
 
     def sample_and_log_prob(self, key, n: int):
-        k_g, k_z = jax.random.split(key)
-        eps = jax.random.normal(k_z, (n, *self.local_loc.shape), self.local_loc.dtype)
-        u = self.local_loc + self.local_scale * eps
-        lq = _normal_log_prob(u, self.local_loc, self.local_scale).sum(-1)
-        g = None
-        if self.global_q is not None:
-            g, lq_g = self.global_q.sample_and_log_prob(k_g, n)
-            lq = lq + lq_g
-        return self._assemble(g, u.reshape(n, -1)), lq
+        return _weighted_draws(self, key, n, 1.0)
 
     def sample(self, key, n: int):
         return self.sample_and_log_prob(key, n)[0]

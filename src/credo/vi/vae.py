@@ -86,7 +86,8 @@ from credo.errors import DistributionError, ModelError, ParseError
 from credo.ppl.runtime import as_key
 
 __all__ = ["VAE", "History", "GapResult", "amortization_gap", "continuous_bernoulli_log_prob",
-           "continuous_bernoulli_mean", "LIKELIHOODS"]
+           "continuous_bernoulli_mean", "LIKELIHOODS", "train_digits", "evaluate", "write_figures",
+           "demo", "DEMO_FIGURES"]
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -249,9 +250,12 @@ class VAE(eqx.Module):
     def _elbo_points(self, x, key, num_samples: int = 1):
         r"""Per-point ELBO, shape ``(B,)``: MC expected log-likelihood minus the closed-form KL."""
         loc, scale = self._posterior(x)
-        eps = jax.random.normal(key, (num_samples, *loc.shape), loc.dtype)
-        z = loc + scale * eps
-        expected_ll = jnp.mean(self._log_likelihood(x, z), axis=0)
+        if num_samples == 1:  # the training path: no sample axis in the decoder's matmuls
+            z = loc + scale * jax.random.normal(key, loc.shape, loc.dtype)
+            expected_ll = self._log_likelihood(x, z)
+        else:
+            eps = jax.random.normal(key, (num_samples, *loc.shape), loc.dtype)
+            expected_ll = jnp.mean(self._log_likelihood(x, loc + scale * eps), axis=0)
         kl = 0.5 * jnp.sum(scale**2 + loc**2 - 1.0 - 2.0 * jnp.log(scale), axis=-1)
         return expected_ll - kl
 
