@@ -13,6 +13,7 @@ from credo.errors import (
     CycleError,
     ImpossibleEvidenceError,
     ModelError,
+    NotConjugateError,
     ParseError,
     UnknownStateError,
     UnknownVariableError,
@@ -33,7 +34,7 @@ _LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics
 _LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
                "Posterior": "credo.mcmc.posterior", "mh": "credo.mcmc.mh",
                "gibbs": "credo.mcmc.gibbs", "advi": "credo.vi", "pathfinder": "credo.vi",
-               "Approximation": "credo.vi", "compare": "credo.vi"}
+               "Approximation": "credo.vi", "compare": "credo.vi", "cavi": "credo.vi"}
 #: The model language's primitives, re-exported lazily from credo.ppl.
 _LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
                    "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
@@ -74,6 +75,7 @@ __all__ = [
     "pathfinder",
     "Approximation",
     "compare",
+    "cavi",
     "graphs",
     "io",
     "CredoError",
@@ -85,6 +87,7 @@ __all__ = [
     "ImpossibleEvidenceError",
     "ParseError",
     "DistributionError",
+    "NotConjugateError",
     "DiscreteFactor",
     "TabularCPD",
     "NoisyOrCPD",

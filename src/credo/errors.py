@@ -20,6 +20,7 @@ __all__ = [
     "ParseError",
     "DistributionError",
     "ContractionTooLargeError",
+    "NotConjugateError",
 ]
 
 
@@ -162,3 +163,20 @@ def _bytes(count: float) -> str:
             return f"{count:.3g} {unit}"
         count /= 1024
     return f"{count:.3g} EiB"  # pragma: no cover
+
+
+class NotConjugateError(ModelError):
+    """The model is not conditionally conjugate at ``site``, so CAVI (:func:`credo.cavi`) has no
+    closed-form update.
+
+    Attributes
+    ----------
+    site : str
+        The offending site.
+    reason : str
+    """
+
+    def __init__(self, site: str, reason: str):
+        self.site = site
+        self.reason = reason
+        super().__init__(f"site {site!r}: {reason}")

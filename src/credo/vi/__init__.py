@@ -14,6 +14,8 @@ maximise the evidence lower bound
   2017) with mean-field, full-rank, low-rank-plus-diagonal Gaussian and
   normalizing-flow families (:mod:`~credo.vi.families`, :mod:`~credo.vi.flows`),
   optax optimisers and chunked compiled loops.
+- :func:`cavi`: coordinate-ascent VI with closed-form updates for
+  conditionally conjugate models (Bishop 2006, ch. 10).
 - :func:`pathfinder`: quasi-Newton variational inference (Zhang et al.
   2022); :func:`pathfinder_init` turns it into MCMC initial points.
 - :class:`Approximation`: draws on the constrained scale, summary, ArviZ
@@ -46,6 +48,7 @@ The families are equinox modules:
 from . import families, flows, objectives
 from .advi import DEFAULT_ESTIMATORS, DEFAULT_LEARNING_RATES, FAMILIES, Preconditioned, advi, fit
 from .approximation import KHAT_THRESHOLD, Approximation, LogEvidence
+from .cavi import CAVIApproximation, cavi
 from .compare import compare, plot_compare
 from .families import FactoredGaussian, Family, FullRank, LowRank, MeanField, Mixture
 from .flows import Flow
@@ -58,6 +61,8 @@ __all__ = [
     "fit",
     "pathfinder",
     "pathfinder_init",
+    "cavi",
+    "CAVIApproximation",
     "Approximation",
     "LogEvidence",
     "compare",

@@ -11,7 +11,9 @@ Blei, D. M., Kucukelbir, A. and McAuliffe, J. D. (2017). Variational
 inference: a review for statisticians. *JASA* 112(518), 859-877.
 """
 
-from .expected import ExpectedLogJoint, NotConjugateError
+from credo.errors import NotConjugateError
+
+from .expected import ExpectedLogJoint
 from .factors import (BetaFactor, CategoricalFactor, DirichletFactor, Factor, GammaFactor,
                       MVNFactor, NormalFactor)
 from .fit import CAVIApproximation, cavi

@@ -46,7 +46,7 @@ import networkx as nx
 import numpy as np
 from jax.scipy.special import gammaln
 
-from credo.errors import ModelError
+from credo.errors import NotConjugateError
 from credo.ppl.conjugacy import (ModelStructure, _param, _tolerance, _unwrap, _weight,
                                  conjugate_conditional)
 from credo.ppl.logdensity import distribution_name
@@ -57,22 +57,6 @@ from .factors import (BetaFactor, CategoricalFactor, DirichletFactor, GammaFacto
 __all__ = ["NotConjugateError", "ExpectedLogJoint"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-
-
-class NotConjugateError(ModelError):
-    """The model is not conditionally conjugate at ``site``, so CAVI has no closed-form update.
-
-    Attributes
-    ----------
-    site : str
-        The offending site.
-    reason : str
-    """
-
-    def __init__(self, site: str, reason: str):
-        self.site = site
-        self.reason = reason
-        super().__init__(f"site {site!r}: {reason}")
 
 
 # ----------------------------------------------------------------------------- expected log densities
