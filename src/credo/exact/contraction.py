@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
-from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError
+from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError, UnknownVariableError
 from credo.exact.elimination import interaction_graph
 from credo.exact.result import QueryResult
 from credo.graphs.elimination import greedy_order, random_greedy_order
@@ -297,6 +297,9 @@ class Contraction:
         evidence = model.check_evidence(evidence)
         plan = self.plan(evidence)
         targets = list(plan.free) if targets is None else list(targets)
+        for v in targets:
+            if v not in self._cards:
+                raise UnknownVariableError(v, model.variables)
         plan.cost.check(self.memory_limit, gradient=True, what="all marginals by contraction")
         indicators = []
         soft_evidence = dict(soft_evidence or {})
