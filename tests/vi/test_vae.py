@@ -35,9 +35,10 @@ def split():
 
 @pytest.fixture(scope="module")
 def trained(split):
-    """A small VAE (latent 2) before and after 40 epochs on the digits' training split."""
+    """A small VAE (latent 1, so that log p(x) can be done by quadrature) before and after
+    40 epochs on the digits' training split."""
     x_train, _, x_test, _ = split
-    vae = VAE(64, 2, hidden=(64,), seed=0)
+    vae = VAE(64, 1, hidden=(32,), seed=0)
     fitted, history = vae.fit(x_train, epochs=40, batch_size=64, learning_rate=3e-3,
                               validation=x_test[:200], progress=False, seed=0)
     return vae, fitted, history
@@ -47,19 +48,19 @@ def test_training_improves_the_test_elbo(trained, split):
     x_test = split[2]
     untrained, fitted, history = trained
     before, after = untrained.elbo(x_test, seed=1), fitted.elbo(x_test, seed=1)
-    # measured: -2 -> 103 nats per image; the margin leaves room for platform round-off
+    # measured: 0.2 -> 98.8 nats per image; the margin leaves room for platform round-off
     assert after - before > 60.0
     assert history.train_elbo.shape == history.validation_elbo.shape == (40,)
-    assert history.validation_elbo[-1] > history.validation_elbo[0] + 60.0
+    assert history.validation_elbo[-1] > history.validation_elbo[0] + 60.0  # measured 13.7 -> 98.1
     assert untrained.encoder[0].weight is not fitted.encoder[0].weight  # immutable: a new VAE
 
 
 def test_iwae_is_above_the_elbo_and_grows_with_k(trained, split):
-    x = split[2][:300]
+    x = np.tile(split[2], (4, 1))  # 4 independent estimates per test image: 2 x smaller errors
     fitted = trained[1]
     # per-point estimates on the same images, independent noise: paired differences, whose
     # standard error excludes the spread between images
-    values = {k: fitted.iwae(x, num_samples=k, seed=k, per_point=True) for k in (1, 10, 100)}
+    values = {k: fitted.iwae(x, num_samples=k, seed=k, per_point=True) for k in (1, 10, 1000)}
     elbo = fitted.elbo(x, num_samples=100, seed=3, per_point=True)
     def paired(a, b):
         d = a - b
@@ -67,32 +68,32 @@ def test_iwae_is_above_the_elbo_and_grows_with_k(trained, split):
     gap, se = paired(values[1], elbo)
     assert abs(gap) < 4 * se  # L_1 is the ELBO
     assert fitted.iwae(x, num_samples=100) >= elbo.mean()
-    for small, large in ((1, 10), (10, 100)):
+    for small, large in ((1, 10), (10, 1000)):
         diff, se = paired(values[large], values[small])
-        assert diff > 4 * se, (small, large, diff, se)
+        assert diff > 3 * se, (small, large, diff, se)  # measured: 9.2 and 5.6 standard errors
 
 
-def test_bounds_against_the_exact_likelihood_by_quadrature(split):
-    """Latent size 1: log p(x) is a 1-D integral, done on a grid. For any weights (here the
-    initial ones, whose encoder is far from the posterior) ELBO <= IWAE_K <= log p(x), and
-    IWAE with K = 2000 comes within 0.1 nats of it (measured: 0.02)."""
-    x_test = split[2][:20]
-    vae = VAE(64, 1, hidden=(32,), seed=2)
+def test_bounds_against_the_exact_likelihood_by_quadrature(trained, split):
+    """Latent size 1: log p(x) is a 1-D integral, done on a grid. ELBO <= IWAE_K <= log p(x)
+    for the initial and the trained weights, and IWAE with K = 1000 comes within 0.5 (initial) and 0.1 nats (trained) of it."""
+    x_test = split[2][:50]
     grid = jnp.linspace(-10.0, 10.0, 4001)
-    loglik = vae._log_likelihood(jnp.asarray(x_test)[:, None, :], grid[None, :, None])  # (20, 4001)
-    log_joint = np.asarray(loglik - 0.5 * grid**2 - 0.5 * math.log(2 * math.pi), dtype=float)
-    top = log_joint.max(1, keepdims=True)
-    exact = np.mean(top[:, 0] + np.log(integrate.trapezoid(np.exp(log_joint - top), np.asarray(grid))))
-    elbo = vae.elbo(x_test, num_samples=2000)
-    iwae = vae.iwae(x_test, num_samples=2000)
-    assert elbo < iwae - 0.1 and iwae < exact + 0.02
-    assert iwae == pytest.approx(exact, abs=0.1)
+    for vae, tol in zip(trained[:2], (0.5, 0.1)):
+        loglik = vae._log_likelihood(jnp.asarray(x_test)[:, None, :], grid[None, :, None])
+        log_joint = np.asarray(loglik - 0.5 * grid**2 - 0.5 * math.log(2 * math.pi), dtype=float)
+        top = log_joint.max(1, keepdims=True)
+        exact = np.mean(top[:, 0] + np.log(integrate.trapezoid(np.exp(log_joint - top),
+                                                               np.asarray(grid))))
+        elbo = vae.elbo(x_test, num_samples=100)
+        iwae = vae.iwae(x_test, num_samples=1000)
+        assert elbo < iwae < exact + 0.02
+        assert iwae == pytest.approx(exact, abs=tol)
 
 
 def test_amortization_gap_is_positive(trained, split):
     result = trained[1].amortization_gap(split[2][:100], steps=150, seed=0)
     # per-image VI starts at the encoder's q and climbs: never worse on average, and
-    # measured ~0.6 nats better after 150 steps on this briefly trained model
+    # measured 0.31 nats better after 150 steps on this briefly trained model
     assert result.gap > 0.1
     assert result.optimized_elbo == pytest.approx(result.amortized_elbo + result.gap, abs=1e-3)
     assert result.per_point.shape == (100,)
@@ -101,7 +102,7 @@ def test_amortization_gap_is_positive(trained, split):
 def test_encode_decode_sample_shapes_and_ranges(trained, split):
     fitted = trained[1]
     loc, scale = fitted.encode(split[2][:5])
-    assert loc.shape == scale.shape == (5, 2) and np.all(scale > 0)
+    assert loc.shape == scale.shape == (5, 1) and np.all(scale > 0)
     assert fitted.reconstruct(split[2][:5]).shape == (5, 64)
     for mean in (True, False):
         draws = fitted.sample(7, seed=0, mean=mean)
@@ -120,7 +121,6 @@ def test_gaussian_likelihood_against_scipy(split):
     sigma = 0.01 + np.log1p(np.exp(np.asarray(vae.raw_noise, dtype=float)))
     expected = stats.norm(vae.decode(z), sigma).logpdf(x).sum(1)
     np.testing.assert_allclose(vae._log_likelihood(jnp.asarray(x), jnp.asarray(z)), expected, rtol=1e-5)
-    assert vae.iwae(split[2][:10], num_samples=5) > vae.elbo(split[2][:10], num_samples=5) - 1.0
 
 
 # ------------------------------------------------------------------ files

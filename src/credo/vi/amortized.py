@@ -44,22 +44,23 @@ Kingma, D. P., & Welling, M. (2014). Auto-encoding variational Bayes. *ICLR*.
 
 Examples
 --------
->>> import equinox as eqx, jax, jax.numpy as jnp, numpy as np
->>> import credo.ppl as ppl
->>> from credo import distributions as dist
->>> from credo.vi.amortized import amortized_guide
->>> def model(y):
-...     mu = ppl.sample("mu", dist.Normal(0.0, 5.0))
-...     with ppl.plate("obs", len(y)):
-...         z = ppl.sample("z", dist.Normal(mu, 1.0))
-...         ppl.sample("y", dist.Normal(z, 0.5), obs=y)
->>> y = np.random.default_rng(0).normal(2.0, 1.1, size=200).astype(np.float32)
->>> encoder = eqx.nn.Linear(1, 2, key=jax.random.PRNGKey(0))   # y_i -> (loc, raw scale)
->>> approx = amortized_guide(encoder, model, {"y": y}, local="z", steps=1000, batch_size=50,
-...                          progress=False)
->>> loc, scale = approx.local(y[:3, None])                       # q(z | y) in one pass
->>> loc.shape, sorted(approx.sample(100))
-((3, 1), ['mu', 'z'])
+A Gaussian latent per observation under a global mean (runs in ``docs/vae.md``)::
+
+    import equinox as eqx, jax, jax.numpy as jnp, numpy as np
+    import credo.ppl as ppl
+    from credo import distributions as dist
+    from credo.vi.amortized import amortized_guide
+    def model(y):
+        mu = ppl.sample("mu", dist.Normal(0.0, 5.0))
+        with ppl.plate("obs", len(y)):
+            z = ppl.sample("z", dist.Normal(mu, 1.0))
+            ppl.sample("y", dist.Normal(z, 0.5), obs=y)
+    y = np.random.default_rng(0).normal(2.0, 1.1, size=200).astype(np.float32)
+    encoder = eqx.nn.Linear(1, 2, key=jax.random.PRNGKey(0))   # y_i -> (loc, raw scale)
+    approx = amortized_guide(encoder, model, {"y": y}, local="z", steps=1000, batch_size=50,
+                             progress=False)
+    loc, scale = approx.local(y[:3, None])                       # q(z | y) in one pass
+    loc.shape, sorted(approx.sample(100))
 """
 
 from __future__ import annotations

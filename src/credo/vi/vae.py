@@ -58,13 +58,15 @@ backpropagation and approximate inference in deep generative models. *ICML*.
 
 Examples
 --------
->>> from credo.vi.vae import VAE
->>> from credo.examples.datasets import digits
->>> images, labels = digits()
->>> vae, history = VAE(64, 2, hidden=(32,)).fit(images[:256], epochs=2, batch_size=64,
-...                                             progress=False)
->>> len(history.train_elbo), vae.encode(images[:3])[0].shape
-(2, (3, 2))
+Train, evaluate, save (runs in ``docs/vae.md``)::
+
+    from credo.vi.vae import VAE
+    from credo.examples.datasets import digits, train_test_split
+    images, labels = digits()
+    x_train, y_train, x_test, y_test = train_test_split(images, labels, seed=0)
+    vae, history = VAE(64, 2).fit(x_train, epochs=1000, validation=x_test)
+    vae.elbo(x_test), vae.iwae(x_test, num_samples=100), vae.amortization_gap(x_test).gap
+    vae.save("digits-vae.npz")
 """
 
 from __future__ import annotations
