@@ -46,6 +46,7 @@ The families are equinox modules:
 """
 
 from . import families, flows, objectives
+from .amortized import AmortizedApproximation, amortized_guide, amortized_problem
 from .advi import DEFAULT_ESTIMATORS, DEFAULT_LEARNING_RATES, FAMILIES, Preconditioned, advi, fit
 from .approximation import KHAT_THRESHOLD, Approximation, LogEvidence
 from .cavi import CAVIApproximation, cavi
