@@ -252,14 +252,7 @@ class VAE(eqx.Module):
     def _elbo_points(self, x, key, num_samples: int = 1):
         r"""Per-point ELBO, shape ``(B,)``: MC expected log-likelihood minus the closed-form KL."""
         loc, scale = self._posterior(x)
-        if num_samples == 1:  # the training path: no sample axis in the decoder's matmuls
-            z = loc + scale * jax.random.normal(key, loc.shape, loc.dtype)
-            expected_ll = self._log_likelihood(x, z)
-        else:
-            eps = jax.random.normal(key, (num_samples, *loc.shape), loc.dtype)
-            expected_ll = jnp.mean(self._log_likelihood(x, loc + scale * eps), axis=0)
-        kl = 0.5 * jnp.sum(scale**2 + loc**2 - 1.0 - 2.0 * jnp.log(scale), axis=-1)
-        return expected_ll - kl
+        return _gaussian_elbo_points(self, x, loc, scale, key, num_samples)
 
     def _iwae_points(self, x, key, num_samples: int):
         r"""Per-point :math:`\log\frac1K\sum_k p(x, z_k)/q(z_k\mid x)`, shape ``(B,)``."""
@@ -613,10 +606,14 @@ def amortization_gap(vae: VAE, X, *, steps: int = 500, learning_rate: float = 0.
 
 
 def _gaussian_elbo_points(vae, x, loc, scale, key, num_samples):
-    eps = jax.random.normal(key, (num_samples, *loc.shape), loc.dtype)
-    z = loc + scale * eps
+    """Per-point ELBO of :math:`q = N(loc, scale^2)`: MC log-likelihood minus the closed-form KL."""
+    if num_samples == 1:  # the training path: no sample axis in the decoder's matmuls
+        expected_ll = vae._log_likelihood(x, loc + scale * jax.random.normal(key, loc.shape, loc.dtype))
+    else:
+        eps = jax.random.normal(key, (num_samples, *loc.shape), loc.dtype)
+        expected_ll = jnp.mean(vae._log_likelihood(x, loc + scale * eps), axis=0)
     kl = 0.5 * jnp.sum(scale**2 + loc**2 - 1.0 - 2.0 * jnp.log(scale), axis=-1)
-    return jnp.mean(vae._log_likelihood(x, z), axis=0) - kl
+    return expected_ll - kl
 
 
 @eqx.filter_jit
