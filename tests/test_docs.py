@@ -28,7 +28,7 @@ PAGE_SECONDS = 10.0
 #: seconds on a CPU) get a larger, still bounded, budget.
 SLOW_PAGES = {"mcmc.md": 90.0, "mh-gibbs.md": 60.0, "variational-inference.md": 60.0,
               "model-language.md": 30.0, "examples-posteriordb.md": 20.0,
-              "cavi.md": 60.0, "svi.md": 60.0, "vae.md": 60.0}
+              "cavi.md": 60.0, "hard-models.md": 30.0, "svi.md": 60.0, "vae.md": 60.0}
 
 #: Figures must stay small enough to keep the repository light.
 MAX_PNG_BYTES = 200 * 1024

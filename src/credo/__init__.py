@@ -9,6 +9,7 @@ from credo import examples, graphs, io
 from credo.errors import (
     DistributionError,
     CPDError,
+    ContractionTooLargeError,
     CredoError,
     CycleError,
     ImpossibleEvidenceError,
@@ -19,6 +20,7 @@ from credo.errors import (
     UnknownVariableError,
 )
 from credo.exact import BatchQueryResult, JunctionTree, MPEResult, QueryResult
+from credo.exact.contraction import Contraction
 from credo.factors import DiscreteFactor, NoisyOrCPD, TabularCPD
 from credo.graphs import EliminationOrder
 from credo.inference import elimination_order, mpe, query
@@ -88,6 +90,7 @@ __all__ = [
     "ParseError",
     "DistributionError",
     "NotConjugateError",
+    "ContractionTooLargeError",
     "DiscreteFactor",
     "TabularCPD",
     "NoisyOrCPD",
@@ -97,6 +100,7 @@ __all__ = [
     "QueryResult",
     "BatchQueryResult",
     "JunctionTree",
+    "Contraction",
     "MPEResult",
     "EliminationOrder",
     "query",

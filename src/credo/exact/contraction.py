@@ -35,8 +35,6 @@ import os
 from dataclasses import dataclass
 from typing import Hashable, Iterable, Mapping, Sequence
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import opt_einsum
 
@@ -490,11 +488,16 @@ def _cotengra_path(inputs: list[tuple], cards: Mapping, trials: int, seed: int) 
 
 def _log_partition_function(plan: _Plan):
     """The pure JAX function ``(log_tables, indicators) -> ln Z`` of a plan."""
+    # JAX is imported here, not at module level: discrete-only users (and the
+    # CLI) must not pay JAX's import time for ``import credo``.
+    import jax
+    import jax.numpy as jnp
+
     free = plan.free
     inputs = list(plan.factor_labels) + [(v,) for v in free]
     steps = plan.steps
 
-    def log_partition(log_tables: Sequence, indicators: Sequence) -> jnp.ndarray:
+    def log_partition(log_tables: Sequence, indicators: Sequence):
         dtype = jnp.result_type(*log_tables, *indicators)
         log_scale = jnp.zeros((), dtype)
         operands = []
