@@ -326,8 +326,10 @@ class VAE(eqx.Module):
         bar = _progress_bar(epochs) if progress else None
         vae, train, valid = self, [], []
         for epoch in range(epochs):
-            k_train, k_valid = jax.random.split(jax.random.fold_in(key, epoch))
-            vae, opt_state, elbo = _train_epoch(vae, opt_state, X, k_train, optimizer, batch_size)
+            # the epoch's keys are derived inside the compiled program: no eager dispatch per epoch
+            vae, opt_state, elbo, k_valid = _train_epoch(vae, opt_state, X, key,
+                                                         np.asarray(epoch, np.int32), optimizer,
+                                                         batch_size)
             train.append(float(elbo))
             if V is not None:
                 valid.append(float(_mean_elbo(vae, V, k_valid, 1)))
@@ -494,8 +496,11 @@ _ADAM = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
 
 
 @eqx.filter_jit
-def _train_epoch(vae, opt_state, X, key, optimizer, batch_size: int):
-    """One shuffled pass: ``len(X) // batch_size`` Adam steps in a scan; mean minibatch ELBO."""
+def _train_epoch(vae, opt_state, X, key, epoch, optimizer, batch_size: int):
+    """Epoch ``epoch`` of a fit seeded by ``key``: ``len(X) // batch_size`` Adam steps on a
+    shuffle, in a scan. Returns the VAE, the optimizer state, the mean minibatch ELBO and the
+    key of the epoch's validation estimate."""
+    key, k_valid = jax.random.split(jax.random.fold_in(key, epoch))
     params, static = eqx.partition(vae, eqx.is_inexact_array)
     num_batches = X.shape[0] // batch_size
     k_perm, k_noise = jax.random.split(key)
@@ -514,7 +519,7 @@ def _train_epoch(vae, opt_state, X, key, optimizer, batch_size: int):
 
     (params, opt_state), elbos = jax.lax.scan(
         step, (params, opt_state), (batches, jax.random.split(k_noise, num_batches)))
-    return eqx.combine(params, static), opt_state, jnp.mean(elbos)
+    return eqx.combine(params, static), opt_state, jnp.mean(elbos), k_valid
 
 
 @eqx.filter_jit
