@@ -53,11 +53,11 @@ def kidiq_fits(quick: bool = False) -> dict:
 
     model, data = load_posteriordb("kidiq-kidscore_momiq")
     ld = credo.logdensity(model, data)
-    chains, draws = (1, 300) if quick else (4, 1000)
+    chains, draws = (1, 100) if quick else (4, 1000)
     posterior = credo.nuts(ld, chains=chains, warmup=draws, draws=draws, seed=0, progress=False)
     out = {"nuts": np.asarray(posterior["beta"]).reshape(-1, 2)}
     for family in ("meanfield", "fullrank"):
-        q = advi(ld, family=family, progress=False, seed=0).q
+        q = advi(ld, family=family, progress=False, seed=0, steps=200 if quick else 10000).q
         cov = np.asarray(q.covariance()) if hasattr(q, "covariance") else np.diag(np.asarray(q.scale) ** 2)
         out[family] = (np.asarray(q.loc)[:2], cov[:2, :2])  # beta is the first block
     return out
@@ -102,7 +102,7 @@ def mode_collapse_fits(quick: bool = False) -> dict:
     """A Gaussian (started in the right-hand mode, as a preconditioner would) and a flow (broad start)."""
     from credo.vi import advi
 
-    steps = 2000 if quick else 5000
+    steps = 300 if quick else 5000
     gaussian = advi(bimodal, dim=1, family="fullrank", precondition=None, init=np.ones(1),
                     init_scale=0.5, steps=steps, progress=False, seed=0)
     flow = advi(bimodal, dim=1, family="flow", precondition=None, init=np.zeros(1),
