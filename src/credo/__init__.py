@@ -31,12 +31,14 @@ __version__ = "0.1.0"
 
 # JAX-based subpackages load on first use, so discrete-only users (and the
 # CLI) don't pay JAX's import time.
-_LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics", "vi", "sampling"}
+_LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics", "vi", "sampling",
+                    "vae"}
 #: Samplers and optimisers, re-exported lazily: name -> module.
 _LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
                "Posterior": "credo.mcmc.posterior", "mh": "credo.mcmc.mh",
                "gibbs": "credo.mcmc.gibbs", "advi": "credo.vi", "pathfinder": "credo.vi",
-               "Approximation": "credo.vi", "compare": "credo.vi", "cavi": "credo.vi"}
+               "Approximation": "credo.vi", "compare": "credo.vi", "cavi": "credo.vi",
+               "amortized_guide": "credo.vi"}
 #: The model language's primitives, re-exported lazily from credo.ppl.
 _LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
                    "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
@@ -78,6 +80,8 @@ __all__ = [
     "Approximation",
     "compare",
     "cavi",
+    "amortized_guide",
+    "vae",
     "graphs",
     "io",
     "CredoError",

@@ -21,6 +21,7 @@ Examples
 (True, ['sigma', 'y'])
 """
 
+from credo.examples.datasets import digits, load_mnist, read_idx, train_test_split
 from credo.examples.discrete import clinic, sprinkler
 
 #: The bundled posteriordb posteriors (``<data>-<model>``), in a fixed order.
@@ -88,4 +89,5 @@ def __dir__():
     return sorted(set(globals()) | set(_LAZY) | {"posteriordb"})
 
 
-__all__ = ["clinic", "sprinkler", "POSTERIORDB_NAMES", "load_posteriordb", *_LAZY]
+__all__ = ["clinic", "sprinkler", "digits", "train_test_split", "load_mnist", "read_idx",
+           "POSTERIORDB_NAMES", "load_posteriordb", *_LAZY]

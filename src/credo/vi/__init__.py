@@ -16,6 +16,9 @@ maximise the evidence lower bound
   optax optimisers and chunked compiled loops.
 - :func:`cavi`: coordinate-ascent VI with closed-form updates for
   conditionally conjugate models (Bishop 2006, ch. 10).
+- :func:`amortized_guide`: an encoder network predicts each data point's
+  local posterior (amortized inference); :mod:`~credo.vi.vae` builds
+  variational autoencoders on it.
 - :func:`pathfinder`: quasi-Newton variational inference (Zhang et al.
   2022); :func:`pathfinder_init` turns it into MCMC initial points.
 - :class:`Approximation`: draws on the constrained scale, summary, ArviZ
@@ -64,6 +67,9 @@ __all__ = [
     "pathfinder_init",
     "cavi",
     "CAVIApproximation",
+    "amortized_guide",
+    "amortized_problem",
+    "AmortizedApproximation",
     "Approximation",
     "LogEvidence",
     "compare",
