@@ -113,18 +113,29 @@ def test_figures_small_and_used():
         assert f"img/{image.name}" in used, f"{image.name} is not used by any page"
 
 
-def test_figure_script_runs(tmp_path, agg_backend):
-    # Import the script by path (docs/ is not a package) and run every
-    # figure function, the slow ones in their quick form, into a scratch folder.
+def _figure_script():
+    """``docs/scripts/make_figures.py``, imported by path (docs/ is not a package)."""
     spec = importlib.util.spec_from_file_location("make_figures", DOCS / "scripts" / "make_figures.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    made = []
-    for make in module.FIGURES:
-        # Figures that train or sample take ``quick`` and then run a smaller version.
-        quick = "quick" in inspect.signature(make).parameters
-        made.append(make(tmp_path, quick=True) if quick else make(tmp_path))
-    # The script writes exactly the figures the pages use.
-    assert {p.name for p in made} == {p.name for p in (DOCS / "img").glob("*.png")}
-    for path in made:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return module
+
+
+FIGURES = _figure_script().FIGURES
+
+
+def test_one_figure_function_per_image():
+    assert len(FIGURES) == len(list((DOCS / "img").glob("*.png")))
+
+
+# One test per figure, so that the slow ones (they train or sample) spread
+# over the test workers instead of running one after another.
+@pytest.mark.parametrize("make", FIGURES, ids=lambda f: f.__name__)
+def test_figure_function_runs(make, tmp_path, agg_backend):
+    # Figures that train or sample take ``quick`` and then run a smaller version.
+    quick = "quick" in inspect.signature(make).parameters
+    path = make(tmp_path, quick=True) if quick else make(tmp_path)
+    assert path.parent == tmp_path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # it writes one of the figures the pages use (and, by the count above, all of them)
+    assert (DOCS / "img" / path.name).exists(), f"{make.__name__} wrote {path.name}, not a docs figure"
