@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 
@@ -83,3 +84,15 @@ def random_evidence(rng: np.random.Generator, model, k: int) -> dict:
     chosen = rng.choice(len(model.variables), size=k, replace=False)
     return {model.variables[i]: model.states(model.variables[i])[rng.integers(model.cardinality(model.variables[i]))]
             for i in chosen}
+
+
+def read_mar(path) -> list[np.ndarray]:
+    """The marginals of a UAI ``.MAR`` solution file: one array per variable, in file order."""
+    tokens = Path(path).read_text().split()
+    assert tokens[0] == "MAR"
+    out, i = [], 2
+    for _ in range(int(tokens[1])):
+        k = int(tokens[i])
+        out.append(np.array(tokens[i + 1:i + 1 + k], dtype=float))
+        i += 1 + k
+    return out

@@ -21,6 +21,7 @@ from credo.exact.contraction import Contraction, available_memory
 from credo.exact.junction_tree import JunctionTree
 from credo.graphs.elimination import greedy_order, order_cost, random_greedy_order
 from credo.io.uai import parse_uai, parse_uai_evidence
+from tests.helpers import read_mar
 
 UAI = Path(__file__).resolve().parents[1] / "data" / "uai"
 
@@ -125,22 +126,12 @@ def test_gradient_marginals_equal_junction_tree(network):
                                    atol=1e-9)
 
 
-def _mar(path: Path) -> list[np.ndarray]:
-    tokens = path.read_text().split()
-    out, i = [], 2
-    for _ in range(int(tokens[1])):
-        k = int(tokens[i])
-        out.append(np.array(tokens[i + 1:i + 1 + k], dtype=float))
-        i += 1 + k
-    return out
-
-
 @pytest.mark.parametrize("name", ["Promedus_24", "Pedigree_11"])
 def test_uai_problems_match_mar_and_junction_tree(name):
     path = UAI / f"{name}.uai"
     model, evidence = credo.read_uai(path, evid=f"{path}.evid")
     result = Contraction(model).query(evidence)
-    reference = _mar(UAI / f"{name}.uai.MAR")
+    reference = read_mar(UAI / f"{name}.uai.MAR")
     for v in model.variables:
         np.testing.assert_allclose(list(result.marginals[v].values()) if v not in evidence else reference[v],
                                    reference[v], atol=1e-4)

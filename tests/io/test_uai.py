@@ -7,6 +7,7 @@ import credo
 from credo.errors import ParseError
 from credo.io import parse_uai, parse_uai_evidence, read_bif, read_uai, to_uai_text, write_uai
 from credo.models import BayesianNetwork, MarkovNetwork
+from tests.helpers import read_mar
 
 MARKOV = """MARKOV
 3
@@ -39,25 +40,14 @@ BAYES = """BAYES
 """
 
 
-def _marginals(path):
-    tokens = path.read_text().split()
-    assert tokens[0] == "MAR"
-    out, i = [], 2
-    for _ in range(int(tokens[1])):
-        k = int(tokens[i])
-        out.append(np.array(tokens[i + 1:i + 1 + k], dtype=float))
-        i += 1 + k
-    return out
-
-
 @pytest.mark.parametrize("name, targets", [("Promedus_24", None), ("Grids_11", [0, 45, 99]),
                                            ("Pedigree_11", [0, 1, 200])])
-def test_competition_problems_match_reference_marginals(name, targets, data_dir):
+def test_competition_problems_match_referenceread_mar(name, targets, data_dir):
     path = data_dir / "uai" / f"{name}.uai"
     model, evidence = read_uai(path, evid=f"{path}.evid")
     assert isinstance(model, MarkovNetwork)
     assert model.variables == tuple(range(len(model.variables)))
-    reference = _marginals(path.with_name(path.name + ".MAR"))
+    reference = read_mar(path.with_name(path.name + ".MAR"))
     assert len(reference) == len(model.variables)
     targets = [v for v in (targets or model.variables) if v not in evidence]
     result = credo.query(model, targets, evidence)
