@@ -42,7 +42,7 @@ BAYES = """BAYES
 
 @pytest.mark.parametrize("name, targets", [("Promedus_24", None), ("Grids_11", [0, 45, 99]),
                                            ("Pedigree_11", [0, 1, 200])])
-def test_competition_problems_match_referenceread_mar(name, targets, data_dir):
+def test_competition_problems_match_reference_marginals(name, targets, data_dir):
     path = data_dir / "uai" / f"{name}.uai"
     model, evidence = read_uai(path, evid=f"{path}.evid")
     assert isinstance(model, MarkovNetwork)
