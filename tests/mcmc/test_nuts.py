@@ -92,3 +92,38 @@ def test_tree_depth_is_capped():
     assert new.position.shape == (3,)
     with pytest.raises(ValueError, match="max_tree_depth"):
         kernel(jax.random.PRNGKey(0), state, logdensity, 0.1, jnp.ones(3), max_tree_depth=0)
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_transition_one_step_at_a_time_equals_the_kernel(dense):
+    # transition_init / transition_step / transition_finish are the kernel cut
+    # into its leapfrog steps (what the runner interleaves across chains)
+    cov = jnp.array([[1.0, 0.6, 0.0], [0.6, 2.0, 0.3], [0.0, 0.3, 0.5]])
+    precision = jnp.linalg.inv(cov)
+
+    def logdensity(x):
+        return -0.5 * x @ precision @ x
+
+    imm = cov if dense else jnp.diag(cov)
+    state = hmc.init(jnp.array([0.3, -1.0, 0.5]), logdensity)
+    kernel = nuts.build_kernel()
+
+    def by_steps(key):
+        noise = nuts.transition_noise(key, state.position)
+        transition = nuts.transition_init(noise, state, 0.4, imm, max_tree_depth=6)
+        transition = jax.lax.while_loop(
+            lambda t: ~nuts.transition_done(t),
+            lambda t: nuts.transition_step(t, logdensity, imm, max_tree_depth=6), transition)
+        return nuts.transition_finish(transition)
+
+    for seed in range(5):
+        key = jax.random.PRNGKey(seed)
+        expected_state, expected_info = jax.jit(
+            lambda k: kernel(k, state, logdensity, 0.4, imm, max_tree_depth=6))(key)
+        got_state, got_info = jax.jit(by_steps)(key)
+        assert int(got_info.num_integration_steps) == int(expected_info.num_integration_steps)
+        assert int(got_info.tree_depth) == int(expected_info.tree_depth)
+        np.testing.assert_allclose(got_state.position, expected_state.position, rtol=1e-5)
+        np.testing.assert_allclose(got_info.momentum, expected_info.momentum, rtol=1e-5)
+        np.testing.assert_allclose(got_info.acceptance_rate, expected_info.acceptance_rate,
+                                   rtol=1e-5)

@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
-__all__ = ["Metric", "gaussian_euclidean", "as_metric", "is_turning_velocities"]
+__all__ = ["Metric", "gaussian_euclidean", "as_metric", "is_turning_velocities",
+           "momentum_from_normal"]
 
 
 class Metric(NamedTuple):
@@ -67,6 +68,32 @@ def is_turning_velocities(velocity_left, velocity_right, momentum_sum):
     return (jnp.dot(velocity_left, momentum_sum) <= 0) | (jnp.dot(velocity_right, momentum_sum) <= 0)
 
 
+def _scale_diagonal(inv_sqrt, z):
+    return z / inv_sqrt
+
+
+def _scale_dense(chol, z):
+    return jsl.solve_triangular(chol, z, lower=True, trans="T")
+
+
+def momentum_from_normal(inverse_mass_matrix, z):
+    """The momentum ``p ~ N(0, M)`` that a standard normal draw ``z`` maps to.
+
+    The same map as :func:`gaussian_euclidean`'s ``sample_momentum``
+    (``p = z / sqrt(diag M^{-1})``, or ``p = L^{-T} z`` with ``L L^T = M^{-1}``),
+    for callers that draw the normals ahead of time.
+
+    Parameters
+    ----------
+    inverse_mass_matrix : Array, shape (d,) or (d, d)
+    z : Array, shape (d,)
+    """
+    inverse_mass_matrix = jnp.asarray(inverse_mass_matrix)
+    if inverse_mass_matrix.ndim == 1:
+        return _scale_diagonal(jnp.sqrt(inverse_mass_matrix), z)
+    return _scale_dense(jnp.linalg.cholesky(inverse_mass_matrix), z)
+
+
 def gaussian_euclidean(inverse_mass_matrix, cholesky=None) -> Metric:
     """The Gaussian Euclidean metric of a fixed (inverse) mass matrix.
 
@@ -95,7 +122,7 @@ def gaussian_euclidean(inverse_mass_matrix, cholesky=None) -> Metric:
 
         def sample_momentum(key, position):
             z = jax.random.normal(key, jnp.shape(position), jnp.result_type(position))
-            return z / inv_sqrt
+            return _scale_diagonal(inv_sqrt, z)
 
         def kinetic_energy_grad(momentum):
             return inverse_mass_matrix * momentum
@@ -105,7 +132,7 @@ def gaussian_euclidean(inverse_mass_matrix, cholesky=None) -> Metric:
 
         def sample_momentum(key, position):
             z = jax.random.normal(key, jnp.shape(position), jnp.result_type(position))
-            return jsl.solve_triangular(chol, z, lower=True, trans="T")
+            return _scale_dense(chol, z)
 
         def kinetic_energy_grad(momentum):
             return inverse_mass_matrix @ momentum

@@ -28,10 +28,20 @@ import jax.numpy as jnp
 
 from .hmc import HMCState
 from .integrators import IntegratorState, velocity_verlet
-from .metrics import as_metric
-from .trajectory import build_trajectory
+from .metrics import as_metric, momentum_from_normal
+from .trajectory import (
+    TrajectoryResult,
+    TrajectoryState,
+    build_trajectory,
+    trajectory_done,
+    trajectory_init,
+    trajectory_result,
+    trajectory_step,
+    transition_words,
+)
 
-__all__ = ["NUTSInfo", "build_kernel"]
+__all__ = ["NUTSInfo", "Transition", "TransitionNoise", "build_kernel", "transition_noise",
+           "transition_init", "transition_step", "transition_done", "transition_finish"]
 
 
 class NUTSInfo(NamedTuple):
@@ -74,6 +84,33 @@ class NUTSInfo(NamedTuple):
     tree_depth: jax.Array
 
 
+def _start(key, state: HMCState, metric):
+    """The momentum draw and the integrator state a transition starts from."""
+    key_momentum, key_trajectory = jax.random.split(key)
+    momentum = metric.sample_momentum(key_momentum, state.position)
+    start = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
+    return key_trajectory, momentum, start
+
+
+def _finish(result: TrajectoryResult, momentum):
+    """The next chain state and the transition's diagnostics."""
+    proposal = result.proposal
+    new_state = HMCState(proposal.position, proposal.logdensity, proposal.logdensity_grad)
+    info = NUTSInfo(
+        momentum=momentum,
+        is_divergent=result.is_diverging,
+        is_turning=result.is_turning,
+        energy=proposal.energy,
+        trajectory_leftmost_state=result.leftmost,
+        trajectory_rightmost_state=result.rightmost,
+        num_trajectory_expansions=result.num_expansions,
+        num_integration_steps=result.num_steps,
+        acceptance_rate=result.acceptance_rate,
+        tree_depth=result.depth,
+    )
+    return new_state, info
+
+
 def build_kernel(integrator: Callable = velocity_verlet, divergence_threshold: float = 1000.0):
     """Build a NUTS transition kernel.
 
@@ -100,26 +137,91 @@ def build_kernel(integrator: Callable = velocity_verlet, divergence_threshold: f
                max_tree_depth: int = 10):
         metric = as_metric(inverse_mass_matrix)
         step = integrator(logdensity_fn, metric.kinetic_energy_grad)
-        key_momentum, key_trajectory = jax.random.split(key)
-        momentum = metric.sample_momentum(key_momentum, state.position)
-        start = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
+        key_trajectory, momentum, start = _start(key, state, metric)
         result = build_trajectory(key_trajectory, step, metric, start,
                                   jnp.asarray(step_size, state.position.dtype),
                                   max_tree_depth, divergence_threshold)
-        proposal = result.proposal
-        new_state = HMCState(proposal.position, proposal.logdensity, proposal.logdensity_grad)
-        info = NUTSInfo(
-            momentum=momentum,
-            is_divergent=result.is_diverging,
-            is_turning=result.is_turning,
-            energy=proposal.energy,
-            trajectory_leftmost_state=result.leftmost,
-            trajectory_rightmost_state=result.rightmost,
-            num_trajectory_expansions=result.num_expansions,
-            num_integration_steps=result.num_steps,
-            acceptance_rate=result.acceptance_rate,
-            tree_depth=result.depth,
-        )
-        return new_state, info
+        return _finish(result, momentum)
 
     return kernel
+
+
+# -- one transition, one leapfrog step at a time ----------------------------------------------
+class Transition(NamedTuple):
+    """A NUTS transition in progress: its trajectory and the momentum it started with."""
+
+    trajectory: TrajectoryState
+    momentum: jax.Array
+
+
+class TransitionNoise(NamedTuple):
+    """The random numbers of one transition, drawable ahead of time (:func:`transition_noise`).
+
+    Attributes
+    ----------
+    normal : Array, shape (d,)
+        Standard normal draws; the momentum is their image under the metric.
+    directions : uint32 Array, shape ()
+    seed : uint32 Array, shape (2,)
+        See :func:`~credo.mcmc.trajectory.transition_words`.
+    """
+
+    normal: jax.Array
+    directions: jax.Array
+    seed: jax.Array
+
+
+def transition_noise(key, position) -> TransitionNoise:
+    """The random numbers that :func:`build_kernel`'s kernel draws from ``key``."""
+    key_momentum, key_trajectory = jax.random.split(key)
+    normal = jax.random.normal(key_momentum, jnp.shape(position), jnp.result_type(position))
+    return TransitionNoise(normal, *transition_words(key_trajectory))
+
+
+def transition_init(noise: TransitionNoise, state: HMCState, step_size, inverse_mass_matrix,
+                    max_tree_depth: int = 10) -> Transition:
+    """Start a transition from ``state`` with the random numbers ``noise``.
+
+    With ``noise = transition_noise(key, state.position)``, then
+    :func:`transition_step` until :func:`transition_done` and
+    :func:`transition_finish`, this computes what ``kernel(key, state, ...)``
+    does, one leapfrog step at a time, so that a caller can interleave the
+    steps of several chains and start one chain's next transition while
+    another's trajectory is still growing.
+
+    Parameters
+    ----------
+    noise : TransitionNoise
+    state : HMCState
+    step_size : Array, shape ()
+    inverse_mass_matrix : Array, shape (d,) or (d, d)
+    max_tree_depth : int
+        Static.
+    """
+    metric = as_metric(inverse_mass_matrix)
+    momentum = momentum_from_normal(inverse_mass_matrix, noise.normal)
+    start = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
+    trajectory = trajectory_init((noise.directions, noise.seed), metric, start,
+                                 jnp.asarray(step_size, state.position.dtype), max_tree_depth)
+    return Transition(trajectory, momentum)
+
+
+def transition_step(transition: Transition, logdensity_fn: Callable, inverse_mass_matrix,
+                    max_tree_depth: int = 10, divergence_threshold: float = 1000.0,
+                    integrator: Callable = velocity_verlet, batched: bool = False) -> Transition:
+    """One leapfrog step of the transition's trajectory (none once it is done)."""
+    metric = as_metric(inverse_mass_matrix)
+    step = integrator(logdensity_fn, metric.kinetic_energy_grad)
+    trajectory = trajectory_step(transition.trajectory, step, metric, max_tree_depth,
+                                 divergence_threshold, batched)
+    return transition._replace(trajectory=trajectory)
+
+
+def transition_done(transition: Transition):
+    """Whether the transition's trajectory has ended; bool, shape ()."""
+    return trajectory_done(transition.trajectory)
+
+
+def transition_finish(transition: Transition):
+    """``(HMCState, NUTSInfo)`` of an ended transition, as :func:`build_kernel`'s kernel returns."""
+    return _finish(trajectory_result(transition.trajectory), transition.momentum)

@@ -83,6 +83,11 @@ __all__ = [
     "subtree_is_turning",
     "threefry2x32",
     "transition_words",
+    "TrajectoryState",
+    "trajectory_init",
+    "trajectory_step",
+    "trajectory_done",
+    "trajectory_result",
     "build_trajectory",
     "MAX_SUPPORTED_TREE_DEPTH",
 ]
@@ -508,20 +513,236 @@ def transition_words(key):
     return words[0], words[1:]
 
 
+class TrajectoryState(NamedTuple):
+    """A NUTS trajectory under construction: the carry of its leapfrog loop.
+
+    Built by :func:`trajectory_init`, advanced one leapfrog step at a time by
+    :func:`trajectory_step` until :func:`trajectory_done`, and read by
+    :func:`trajectory_result`. Exposing the loop body lets a runner advance
+    several chains' trajectories together, one step each, and start a
+    chain's next transition as soon as its trajectory ends instead of
+    waiting for the longest one (see ``credo.mcmc.runner``).
+
+    Attributes
+    ----------
+    vectors : Array, shape (rows, d)
+    scalars : Array, shape (rows,)
+        The packed rows of ``_ROWS``.
+    checkpoints : Array, shape (max_tree_depth, 5, d)
+    counters : int32 Array, shape (7,)
+        ``_COUNTERS``.
+    directions : uint32 Array, shape ()
+        Bit ``k`` is the direction of doubling ``k``.
+    seed : uint32 Array, shape (2,)
+        Keys the per-step uniforms.
+    step_size : Array, shape ()
+    initial_energy : Array, shape ()
+        ``H`` at the start, for the energy errors.
+    """
+
+    vectors: jax.Array
+    scalars: jax.Array
+    checkpoints: jax.Array
+    counters: jax.Array
+    directions: jax.Array
+    seed: jax.Array
+    step_size: jax.Array
+    initial_energy: jax.Array
+
+
+def _check_depth(max_tree_depth) -> int:
+    max_tree_depth = int(max_tree_depth)
+    if not 1 <= max_tree_depth <= MAX_SUPPORTED_TREE_DEPTH:
+        raise ValueError(f"max_tree_depth must be in [1, {MAX_SUPPORTED_TREE_DEPTH}], "
+                         f"got {max_tree_depth}")
+    return max_tree_depth
+
+
+def _going_right(directions, expansion):
+    shift = jnp.minimum(expansion, 31).astype(jnp.uint32)
+    return (lax.shift_right_logical(directions, shift) & 1) == 1
+
+
+def trajectory_init(words, metric: Metric, initial_state: IntegratorState, step_size,
+                    max_tree_depth: int = 10) -> TrajectoryState:
+    """A trajectory of the single state ``initial_state`` (position with fresh momentum).
+
+    Parameters
+    ----------
+    words : tuple
+        ``(directions, seed)`` from :func:`transition_words`: the doubling
+        directions and the seed of the per-step uniforms.
+    metric : Metric
+    initial_state : IntegratorState
+    step_size : Array, shape ()
+        Positive.
+    max_tree_depth : int
+        Static, in ``[1, 30]``.
+    """
+    max_tree_depth = _check_depth(max_tree_depth)
+    dtype = initial_state.position.dtype
+    directions, seed = words
+    z0 = initial_state
+    x0, p0, g0 = z0.position, z0.momentum, z0.logdensity_grad
+    v0 = metric.kinetic_energy_grad(p0)
+    initial_energy = -z0.logdensity + metric.kinetic_energy(p0)
+    ld0 = jnp.asarray(z0.logdensity, dtype)
+    zeros, zero, empty = jnp.zeros_like(v0), jnp.zeros((), dtype), jnp.asarray(-jnp.inf, dtype)
+    vectors, scalars = _pack(_ROWS, dict(
+        edge_x=(x0, ld0), edge_p=(p0, zero), edge_g=(g0, zero), edge_v=(v0, zero),
+        sub_rho=(zeros, empty), sub_x=(x0, ld0), sub_g=(g0, initial_energy),
+        left_x=(x0, ld0), left_p=(p0, zero), left_g=(g0, zero), left_v=(v0, zero),
+        right_x=(x0, ld0), right_p=(p0, zero), right_g=(g0, zero), right_v=(v0, zero),
+        traj_rho=(p0, zero), traj_x=(x0, ld0), traj_g=(g0, initial_energy),
+        stats=(zeros, zero)))
+    return TrajectoryState(vectors, scalars, init_checkpoints(max_tree_depth, x0.shape[0], dtype),
+                           jnp.zeros(len(_COUNTERS), jnp.int32), directions, seed,
+                           jnp.asarray(step_size, dtype), jnp.asarray(initial_energy, dtype))
+
+
+def trajectory_done(state: TrajectoryState):
+    """Whether the trajectory has ended (U-turn, divergence or maximum depth); bool, shape ()."""
+    return state.counters[_C["done"]] != 0
+
+
+def trajectory_step(state: TrajectoryState, step: Callable, metric: Metric,
+                    max_tree_depth: int = 10, divergence_threshold: float = 1000.0,
+                    batched: bool = False) -> TrajectoryState:
+    """One leapfrog step of the trajectory, folded in; an ended trajectory is left unchanged.
+
+    The step starts from the edge of the current subtree. The new leaf
+    enters the subtree's candidate by uniform progressive sampling, is
+    checkpointed, and completes the U-turn checks of its sibling pairs. A
+    complete subtree is merged into the trajectory (biased progressive
+    sampling, Stan's three checks) and the next doubling starts from the
+    trajectory's end in the next direction. The trajectory ends at a
+    divergent leaf or a turning pair inside a subtree (the subtree is then
+    discarded, as in Stan), at a U-turn of the merged trajectory, or after
+    ``max_tree_depth`` doublings.
+
+    Parameters
+    ----------
+    state : TrajectoryState
+    step : callable
+        ``(IntegratorState, signed_step_size) -> IntegratorState``.
+    metric : Metric
+    max_tree_depth : int
+        Static, as given to :func:`trajectory_init`.
+    divergence_threshold : float
+    batched : bool
+        Static: the step runs under ``vmap``, where every member computes
+        every branch anyway, so the merge checks are batched with the others
+        instead of skipped by a ``lax.cond``.
+    """
+    vectors, scalars, checkpoints, counters = state[:4]
+    seed, step_size, initial_energy = state.seed, state.step_size, state.initial_energy
+    dtype = vectors.dtype
+    a = _Rows(_ROWS, (vectors, scalars))
+    leaf, expansion = counters[_C["leaf"]], counters[_C["expansion"]]
+    num_steps, depth = counters[_C["num_steps"]], counters[_C["depth"]]
+    # under vmap, finished chains still run the body (see _while_loop_lockstep)
+    active = counters[_C["done"]] == 0
+    right = _going_right(state.directions, expansion)
+    u_leaf, u_merge = _step_uniforms(seed, num_steps, dtype)
+
+    # one leapfrog step from the subtree's edge: the new leaf
+    z = step(IntegratorState(a.vec("edge_x"), a.vec("edge_p"), a.scalar("edge_x"),
+                             a.vec("edge_g")),
+             jnp.where(right, step_size, -step_size))
+    v = metric.kinetic_energy_grad(z.momentum)
+    energy = -z.logdensity + metric.kinetic_energy(z.momentum)
+    delta = energy_error(initial_energy, energy)
+    diverging = delta > divergence_threshold
+
+    # uniform progressive sampling inside the subtree
+    old_sub_logw = a.scalar("sub_rho")
+    take_leaf = u_leaf < uniform_transition_probability(old_sub_logw, -delta)
+    sub_logw = jnp.logaddexp(old_sub_logw, -delta)
+    sub_rho = a.vec("sub_rho") + z.momentum
+
+    # U-turns inside the subtree
+    checkpoints = record_leaf(checkpoints, leaf, z.momentum, v, a.vec("sub_rho"),
+                              a.vec("edge_p"), a.vec("edge_v"))
+    complete = leaf + 1 == lax.shift_left(jnp.int32(1), expansion)
+
+    # Stan's checks for merging a complete subtree into the trajectory, and the
+    # criterion of the pair (previous leaf, this leaf) that odd leaves complete
+    # (larger pairs need the checkpoints)
+    def merge_criteria():
+        near = a.row("left_p") + jnp.where(right, _END_STRIDE, 0)
+        far = a.row("left_p") + jnp.where(right, 0, _END_STRIDE)
+        first_leaf = checkpoints[0]  # leaf 0 is the only one stored in row 0
+        return _merge_criteria(
+            Segment(a.vec("traj_rho"), vectors[near], vectors[near + 2], vectors[far + 2]),
+            Segment(sub_rho, first_leaf[CK_MOMENTUM], first_leaf[CK_VELOCITY], v))
+
+    pair_sum = a.vec("edge_p") + z.momentum
+    pair_criteria = [(a.vec("edge_v"), pair_sum), (v, pair_sum)]
+    if batched:
+        # every member computes everything anyway: one reduction for all the dots
+        dots = _dots(merge_criteria() + pair_criteria)
+        merged_turning, pair_turning = jnp.any(dots[:6] <= 0), jnp.any(dots[6:] <= 0)
+    else:
+        # alone, skip the merge checks until the subtree is complete
+        pair_turning = jnp.any(_dots(pair_criteria) <= 0)
+        merged_turning = lax.cond(complete, lambda: jnp.any(_dots(merge_criteria()) <= 0),
+                                  lambda: jnp.asarray(False))
+    turning = (((leaf & 1) == 1) & pair_turning) | subtree_is_turning(
+        checkpoints, leaf, v, sub_rho, smallest=2)
+    failed = turning | diverging
+    valid = complete & ~failed
+    ended = complete | failed
+    traj_logw = a.scalar("traj_rho")
+    take_subtree = valid & (u_merge < biased_transition_probability(traj_logw, sub_logw))
+    new_depth = depth + valid.astype(jnp.int32)
+    done = failed | (valid & (merged_turning | (new_depth >= max_tree_depth)))
+
+    zeros, zero = jnp.zeros_like(v), jnp.zeros((), dtype)
+    candidates = _pack(_CANDIDATES, dict(
+        leaf_x=(z.position, z.logdensity), leaf_p=(z.momentum, zero),
+        leaf_g=(z.logdensity_grad, energy), leaf_v=(v, zero),
+        new_sub_rho=(sub_rho, sub_logw),
+        new_traj_rho=(a.vec("traj_rho") + sub_rho, jnp.logaddexp(traj_logw, sub_logw)),
+        empty=(zeros, jnp.asarray(-jnp.inf, dtype)),
+        new_stats=(zeros, a.scalar("stats") + acceptance_probability(delta))))
+    vectors, scalars = _rebuild((vectors, scalars), candidates, dict(
+        active=active, right=right, next_right=_going_right(state.directions, expansion + 1),
+        ended=ended, valid=valid, take_leaf=take_leaf, take_subtree=take_subtree))
+    new_counters = jnp.stack([
+        jnp.where(ended, 0, leaf + 1), expansion + ended.astype(jnp.int32), num_steps + 1,
+        # a divergent leaf stops the subtree before its U-turn checks, as in Stan
+        new_depth, ((turning & ~diverging) | (valid & merged_turning)).astype(jnp.int32),
+        diverging.astype(jnp.int32), done.astype(jnp.int32)])
+    return state._replace(vectors=vectors, scalars=scalars, checkpoints=checkpoints,
+                          counters=jnp.where(active, new_counters, counters))
+
+
+def trajectory_result(state: TrajectoryState) -> TrajectoryResult:
+    """The outcome of an ended trajectory."""
+    a = _Rows(_ROWS, (state.vectors, state.scalars))
+    counters = state.counters
+    num_steps = counters[_C["num_steps"]]
+    return TrajectoryResult(
+        proposal=Proposal(a.vec("traj_x"), a.scalar("traj_x"), a.vec("traj_g"),
+                          a.scalar("traj_g"), a.scalar("traj_rho")),
+        leftmost=IntegratorState(a.vec("left_x"), a.vec("left_p"), a.scalar("left_x"),
+                                 a.vec("left_g")),
+        rightmost=IntegratorState(a.vec("right_x"), a.vec("right_p"), a.scalar("right_x"),
+                                  a.vec("right_g")),
+        is_turning=counters[_C["is_turning"]] == 1,
+        is_diverging=counters[_C["is_diverging"]] == 1,
+        num_expansions=counters[_C["expansion"]], num_steps=num_steps,
+        depth=counters[_C["depth"]], acceptance_rate=a.scalar("stats") / num_steps)
+
+
 def build_trajectory(key, step: Callable, metric: Metric, initial_state: IntegratorState,
                      step_size, max_tree_depth: int = 10,
                      divergence_threshold: float = 1000.0) -> TrajectoryResult:
     """Run one NUTS trajectory: doublings and leapfrog steps in a single ``while_loop``.
 
-    Each iteration makes one leapfrog step from the edge of the current
-    subtree and folds the new leaf in: uniform progressive sampling of the
-    subtree's candidate, checkpointing, and the U-turn checks of the sibling
-    pairs it completes. When the subtree is complete it is merged into the
-    trajectory (biased progressive sampling, Stan's three checks) and the
-    next doubling starts from the trajectory's end in the next direction.
-    The loop stops at a divergent leaf or a turning pair inside a subtree
-    (the subtree is then discarded, as in Stan), at a U-turn of the merged
-    trajectory, or after ``max_tree_depth`` doublings.
+    :func:`trajectory_init`, then :func:`trajectory_step` until
+    :func:`trajectory_done`, then :func:`trajectory_result`. Under ``vmap``
+    the chains run in lockstep until the longest trajectory ends.
 
     Parameters
     ----------
@@ -541,125 +762,13 @@ def build_trajectory(key, step: Callable, metric: Metric, initial_state: Integra
     -------
     TrajectoryResult
     """
-    max_tree_depth = int(max_tree_depth)
-    if not 1 <= max_tree_depth <= MAX_SUPPORTED_TREE_DEPTH:
-        raise ValueError(f"max_tree_depth must be in [1, {MAX_SUPPORTED_TREE_DEPTH}], "
-                         f"got {max_tree_depth}")
-    dtype = initial_state.position.dtype
-    step_size = jnp.asarray(step_size, dtype)
-    directions, seed = transition_words(key)
+    max_tree_depth = _check_depth(max_tree_depth)
+    state = trajectory_init(transition_words(key), metric, initial_state, step_size,
+                            max_tree_depth)
 
-    def going_right(expansion):
-        shift = jnp.minimum(expansion, 31).astype(jnp.uint32)
-        return (lax.shift_right_logical(directions, shift) & 1) == 1
+    def body(s, batched=False):
+        return trajectory_step(s, step, metric, max_tree_depth, divergence_threshold, batched)
 
-    z0 = initial_state
-    x0, p0, g0 = z0.position, z0.momentum, z0.logdensity_grad
-    v0 = metric.kinetic_energy_grad(p0)
-    initial_energy = -z0.logdensity + metric.kinetic_energy(p0)
-    ld0 = jnp.asarray(z0.logdensity, dtype)
-    zeros, zero, empty = jnp.zeros_like(v0), jnp.zeros((), dtype), jnp.asarray(-jnp.inf, dtype)
-    state = _pack(_ROWS, dict(
-        edge_x=(x0, ld0), edge_p=(p0, zero), edge_g=(g0, zero), edge_v=(v0, zero),
-        sub_rho=(zeros, empty), sub_x=(x0, ld0), sub_g=(g0, initial_energy),
-        left_x=(x0, ld0), left_p=(p0, zero), left_g=(g0, zero), left_v=(v0, zero),
-        right_x=(x0, ld0), right_p=(p0, zero), right_g=(g0, zero), right_v=(v0, zero),
-        traj_rho=(p0, zero), traj_x=(x0, ld0), traj_g=(g0, initial_energy),
-        stats=(zeros, zero)))
-    carry = (*state, init_checkpoints(max_tree_depth, x0.shape[0], dtype),
-             jnp.zeros(len(_COUNTERS), jnp.int32))
-
-    def body(carry, batched=False):
-        vectors, scalars, checkpoints, counters = carry
-        a = _Rows(_ROWS, (vectors, scalars))
-        leaf, expansion = counters[_C["leaf"]], counters[_C["expansion"]]
-        num_steps, depth = counters[_C["num_steps"]], counters[_C["depth"]]
-        # under vmap, finished chains still run the body (see _while_loop_lockstep)
-        active = counters[_C["done"]] == 0
-        right = going_right(expansion)
-        u_leaf, u_merge = _step_uniforms(seed, num_steps, dtype)
-
-        # one leapfrog step from the subtree's edge: the new leaf
-        z = step(IntegratorState(a.vec("edge_x"), a.vec("edge_p"), a.scalar("edge_x"),
-                                 a.vec("edge_g")),
-                 jnp.where(right, step_size, -step_size))
-        v = metric.kinetic_energy_grad(z.momentum)
-        energy = -z.logdensity + metric.kinetic_energy(z.momentum)
-        delta = energy_error(initial_energy, energy)
-        diverging = delta > divergence_threshold
-
-        # uniform progressive sampling inside the subtree
-        old_sub_logw = a.scalar("sub_rho")
-        take_leaf = u_leaf < uniform_transition_probability(old_sub_logw, -delta)
-        sub_logw = jnp.logaddexp(old_sub_logw, -delta)
-        sub_rho = a.vec("sub_rho") + z.momentum
-
-        # U-turns inside the subtree
-        checkpoints = record_leaf(checkpoints, leaf, z.momentum, v, a.vec("sub_rho"),
-                                  a.vec("edge_p"), a.vec("edge_v"))
-        complete = leaf + 1 == lax.shift_left(jnp.int32(1), expansion)
-
-        # Stan's checks for merging a complete subtree into the trajectory, and the
-        # criterion of the pair (previous leaf, this leaf) that odd leaves complete
-        # (larger pairs need the checkpoints)
-        def merge_criteria():
-            near = a.row("left_p") + jnp.where(right, _END_STRIDE, 0)
-            far = a.row("left_p") + jnp.where(right, 0, _END_STRIDE)
-            first_leaf = checkpoints[0]  # leaf 0 is the only one stored in row 0
-            return _merge_criteria(
-                Segment(a.vec("traj_rho"), vectors[near], vectors[near + 2], vectors[far + 2]),
-                Segment(sub_rho, first_leaf[CK_MOMENTUM], first_leaf[CK_VELOCITY], v))
-
-        pair_sum = a.vec("edge_p") + z.momentum
-        pair_criteria = [(a.vec("edge_v"), pair_sum), (v, pair_sum)]
-        if batched:
-            # every member computes everything anyway: one reduction for all the dots
-            dots = _dots(merge_criteria() + pair_criteria)
-            merged_turning, pair_turning = jnp.any(dots[:6] <= 0), jnp.any(dots[6:] <= 0)
-        else:
-            # alone, skip the merge checks until the subtree is complete
-            pair_turning = jnp.any(_dots(pair_criteria) <= 0)
-            merged_turning = lax.cond(complete, lambda: jnp.any(_dots(merge_criteria()) <= 0),
-                                      lambda: jnp.asarray(False))
-        turning = (((leaf & 1) == 1) & pair_turning) | subtree_is_turning(
-            checkpoints, leaf, v, sub_rho, smallest=2)
-        failed = turning | diverging
-        valid = complete & ~failed
-        ended = complete | failed
-        traj_logw = a.scalar("traj_rho")
-        take_subtree = valid & (u_merge < biased_transition_probability(traj_logw, sub_logw))
-        new_depth = depth + valid.astype(jnp.int32)
-        done = failed | (valid & (merged_turning | (new_depth >= max_tree_depth)))
-
-        candidates = _pack(_CANDIDATES, dict(
-            leaf_x=(z.position, z.logdensity), leaf_p=(z.momentum, zero),
-            leaf_g=(z.logdensity_grad, energy), leaf_v=(v, zero),
-            new_sub_rho=(sub_rho, sub_logw),
-            new_traj_rho=(a.vec("traj_rho") + sub_rho, jnp.logaddexp(traj_logw, sub_logw)),
-            empty=(zeros, empty),
-            new_stats=(zeros, a.scalar("stats") + acceptance_probability(delta))))
-        vectors, scalars = _rebuild((vectors, scalars), candidates, dict(
-            active=active, right=right, next_right=going_right(expansion + 1), ended=ended,
-            valid=valid, take_leaf=take_leaf, take_subtree=take_subtree))
-        new_counters = jnp.stack([
-            jnp.where(ended, 0, leaf + 1), expansion + ended.astype(jnp.int32), num_steps + 1,
-            # a divergent leaf stops the subtree before its U-turn checks, as in Stan
-            new_depth, ((turning & ~diverging) | (valid & merged_turning)).astype(jnp.int32),
-            diverging.astype(jnp.int32), done.astype(jnp.int32)])
-        return vectors, scalars, checkpoints, jnp.where(active, new_counters, counters)
-
-    vectors, scalars, _, counters = _while_loop_lockstep(
-        lambda c: c[3][_C["done"]] == 0, body, carry, lambda c: body(c, batched=True))
-    a = _Rows(_ROWS, (vectors, scalars))
-    num_steps = counters[_C["num_steps"]]
-    return TrajectoryResult(
-        proposal=Proposal(a.vec("traj_x"), a.scalar("traj_x"), a.vec("traj_g"),
-                          a.scalar("traj_g"), a.scalar("traj_rho")),
-        leftmost=IntegratorState(a.vec("left_x"), a.vec("left_p"), a.scalar("left_x"),
-                                 a.vec("left_g")),
-        rightmost=IntegratorState(a.vec("right_x"), a.vec("right_p"), a.scalar("right_x"),
-                                  a.vec("right_g")),
-        is_turning=counters[_C["is_turning"]] == 1,
-        is_diverging=counters[_C["is_diverging"]] == 1,
-        num_expansions=counters[_C["expansion"]], num_steps=num_steps,
-        depth=counters[_C["depth"]], acceptance_rate=a.scalar("stats") / num_steps)
+    state = _while_loop_lockstep(lambda s: ~trajectory_done(s), body, state,
+                                 lambda s: body(s, batched=True))
+    return trajectory_result(state)

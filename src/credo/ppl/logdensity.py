@@ -28,7 +28,7 @@ import numpy as np
 
 from credo.errors import ModelError
 
-from ._model import BoundModel, _Initialize, is_free, prototype_trace, transform_of
+from ._model import INIT_STRATEGIES, BoundModel, _Initialize, is_free, prototype_trace, transform_of
 from .handlers import seed, substitute, trace
 from .runtime import Handler, Site, Trace, as_key
 
@@ -316,12 +316,11 @@ class LogDensity:
             If no finite point is found.
         """
         key = as_key(key)
+        if strategy not in INIT_STRATEGIES:
+            raise ValueError(f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
         for attempt in range(_MAX_INIT_TRIES):
-            k = jax.random.fold_in(key, attempt)
-            model = _Initialize(self._model, k, strategy)
-            tr = trace(seed(model, self._key if self._key is not None else k)).get_trace()
-            flat = self._flat_from_trace(tr)
-            value, grad = _value_and_grad_with(_Structure(self), flat, self.data)
+            flat, value, grad = _init_candidate(_Structure(self), strategy,
+                                                jax.random.fold_in(key, attempt), self.data)
             if np.isfinite(value) and np.all(np.isfinite(grad)):
                 return flat
         raise ModelError(f"no initial point with a finite log density and gradient found in "
@@ -350,6 +349,18 @@ def _value_and_grad_with(structure: _Structure, flat, data: dict):
     # Compiled once per model structure: a new LogDensity of the same model
     # and data shapes (each sampler call builds one) reuses the program.
     return jax.value_and_grad(structure.ld.fn_with)(flat, data)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _init_candidate(structure: _Structure, strategy: str, key, data: dict):
+    # Jitted rather than run eagerly: an eager run of a model with a lax.scan
+    # (garch, HMMs) compiles the scan on every call, ~0.15 s per chain.
+    ld = structure.ld
+    model = _Initialize(ld._rebound(data) if data else ld._model, key, strategy)
+    tr = trace(seed(model, ld._key if ld._key is not None else key)).get_trace()
+    flat = ld._flat_from_trace(tr)
+    value, grad = jax.value_and_grad(ld.fn_with)(flat, data)
+    return flat, value, grad
 
 
 def _is_array_data(value) -> bool:
