@@ -1,9 +1,11 @@
-"""Gibbs sampling: conjugate, enumerated, slice, MH and NUTS updates against closed forms and NUTS."""
+"""Gibbs sampling: conjugate, enumerated, slice, MH and NUTS updates against closed forms,
+exact posteriors by quadrature and posteriordb references."""
 
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.special import logsumexp
 
 import credo.ppl as ppl
 from credo import distributions as dist
@@ -11,7 +13,6 @@ from credo.diagnostics import ess_bulk, summary
 from credo.errors import ModelError
 from credo.examples import load_posteriordb
 from credo.mcmc.gibbs import gibbs, plan
-from credo.mcmc.runner import nuts
 from credo.ppl.examples import flu_prevalence
 from tests.posteriordb_reference import load_reference
 
@@ -29,9 +30,24 @@ def _matches(draws: dict, reference: dict, *, mean_tol=0.1, sd_tol=0.10, rhat=1.
         assert row["r_hat"] < rhat, (key, row["r_hat"])
 
 
-def _reference_from(posterior) -> dict:
-    table = posterior.summary()
-    return {key: {"mean": row["mean"], "sd": row["sd"]} for key, row in table.iterrows()}
+def _within_mcse_of_exact(draws: dict, exact: dict, *, k=4.0, rhat=1.01):
+    """Every key of ``exact`` (``{key: (mean, sd)}``, the exact posterior): sample mean and
+    sd within ``k`` Monte Carlo standard errors, and R-hat below ``rhat``."""
+    table = summary(draws)
+    assert set(exact) <= set(table.index), set(exact) - set(table.index)
+    for key, (mean, sd) in exact.items():
+        row = table.loc[key]
+        assert abs(row["mean"] - mean) < k * row["mcse_mean"], (key, row["mean"], mean, row["mcse_mean"])
+        assert abs(row["sd"] - sd) < k * row["mcse_sd"], (key, row["sd"], sd, row["mcse_sd"])
+        assert row["r_hat"] < rhat, (key, row["r_hat"])
+
+
+def _grid_mixture_moments(log_weight, means, variances):
+    """Mean and sd per column of the mixture over a grid: unnormalised log weights ``(G,)``,
+    conditional means and variances ``(G, K)`` (law of total variance)."""
+    w = np.exp(log_weight - logsumexp(log_weight))
+    mean = w @ means
+    return mean, np.sqrt(w @ (variances + means**2) - mean**2)
 
 
 # ----------------------------------------------------------------------------- flu prevalence
@@ -55,7 +71,10 @@ def test_flu_slice_and_metropolis_within_gibbs(method):
         assert abs(post.stats["acceptance_rate"].mean() - 0.44) < 0.08
 
 
-# ----------------------------------------------------------------------------- against NUTS
+# ----------------------------------------------------------------------------- exact posteriors
+# Both models are conjugate given one positive scalar (tau2, s2): the other latents are Gaussian
+# given it, and its marginal posterior is one-dimensional. Quadrature over a fine grid of its
+# logarithm gives the exact posterior means and sds of every latent.
 def hierarchical(sigma, y=None):
     mu = ppl.sample("mu", dist.Normal(0.0, 5.0))
     tau2 = ppl.sample("tau2", dist.InverseGamma(3.0, 4.0))
@@ -68,16 +87,37 @@ HIER = {"sigma": np.array([1.0, 1.5, 0.8, 1.2, 1.0, 2.0, 0.9, 1.1]),
         "y": np.array([2.8, 0.8, -0.3, 0.7, -0.1, 1.0, 1.8, 1.2])}
 
 
-def test_hierarchical_normal_matches_nuts():
+def _hierarchical_exact() -> dict:
+    """``{site: (mean, sd)}`` of the exact posterior of ``hierarchical`` given ``HIER``."""
+    sigma, y = HIER["sigma"], HIER["y"]
+    log_tau2 = np.linspace(-12.0, 8.0, 8001)
+    tau2 = np.exp(log_tau2)[:, None]
+    v = sigma**2 + tau2                      # y_j | mu, tau2 ~ N(mu, v_j)
+    prec_mu = 1 / 25 + (1 / v).sum(1)       # mu | tau2, y ~ N(m_mu, 1 / prec_mu)
+    m_mu = (y / v).sum(1) / prec_mu
+    # log p(y | tau2), mu integrated out (up to a constant)
+    log_lik = (-0.5 * np.log(v).sum(1) - 0.5 * (y**2 / v).sum(1)
+               - 0.5 * np.log(prec_mu) + 0.5 * prec_mu * m_mu**2)
+    # the grid is uniform in log tau2: d tau2 = tau2 d log tau2
+    log_weight = stats.invgamma(3.0, scale=4.0).logpdf(tau2[:, 0]) + log_lik + log_tau2
+    prec_theta = 1 / sigma**2 + 1 / tau2    # theta_j | mu, tau2, y
+    shrink = (1 / tau2) / prec_theta
+    m_theta = (y / sigma**2) / prec_theta + shrink * m_mu[:, None]
+    v_theta = 1 / prec_theta + shrink**2 / prec_mu[:, None]  # mu integrated out
+    mean, sd = _grid_mixture_moments(
+        log_weight, np.column_stack([m_mu, tau2, m_theta]),
+        np.column_stack([1 / prec_mu, np.zeros_like(tau2), v_theta]))
+    names = ["mu", "tau2"] + [f"theta[{j}]" for j in range(len(y))]
+    return dict(zip(names, zip(mean, sd)))
+
+
+def test_hierarchical_normal_matches_the_exact_posterior():
     assert plan(hierarchical, HIER) == {
         "mu": "conjugate Normal-Normal -> Normal",
         "tau2": "conjugate InverseGamma-Normal -> InverseGamma",
         "theta": "conjugate Normal-Normal -> Normal"}
     post = gibbs(hierarchical, HIER, chains=4, warmup=100, draws=1500, seed=2, progress=False)
-    reference = nuts(hierarchical, HIER, chains=4, warmup=400, draws=1000, seed=3,
-                     target_accept=0.95, progress=False)
-    assert reference.summary()["r_hat"].max() < 1.01
-    _matches(post.draws, _reference_from(reference))
+    _within_mcse_of_exact(post.draws, _hierarchical_exact())
 
 
 def regression(X, y=None):
@@ -97,13 +137,32 @@ def _regression_data():
     return {"X": X, "y": y}
 
 
-def test_linear_regression_matches_nuts():
+def _regression_exact(data) -> dict:
+    """``{site: (mean, sd)}`` of the exact posterior of ``regression`` given ``data``."""
+    Z = np.column_stack([np.ones(len(data["y"])), data["X"]])  # (a, b) are jointly Gaussian given s2
+    lam, U = np.linalg.eigh(Z.T @ Z)
+    u = U.T @ (Z.T @ data["y"])
+    log_s2 = np.linspace(-10.0, 6.0, 8001)
+    s2 = np.exp(log_s2)[:, None]
+    prec = lam / s2 + 1 / 100                # eigenvalues of the precision Z'Z / s2 + I / 100
+    m = (u / s2 / prec) @ U.T                # the conditional mean of (a, b)
+    var = (1 / prec) @ (U**2).T              # and its variances
+    y = data["y"]
+    # log p(y | s2), (a, b) integrated out (up to a constant)
+    log_lik = (-0.5 * len(y) * np.log(s2[:, 0]) - 0.5 * np.log(prec).sum(1)
+               - 0.5 * (y @ y / s2[:, 0] - (u**2 / s2**2 / prec).sum(1)))
+    log_weight = stats.invgamma(2.0, scale=2.0).logpdf(s2[:, 0]) + log_lik + log_s2
+    mean, sd = _grid_mixture_moments(log_weight, np.column_stack([m, s2]),
+                                     np.column_stack([var, np.zeros_like(s2)]))
+    return dict(zip(["a", "b[0]", "b[1]", "b[2]", "s2"], zip(mean, sd)))
+
+
+def test_linear_regression_matches_the_exact_posterior():
     data = _regression_data()
     post = gibbs(regression, data, chains=4, warmup=100, draws=1500, seed=4, progress=False)
     assert post.gibbs_updates["b"] == "conjugate Normal-linear -> MultivariateNormal"
     assert post.gibbs_updates["s2"] == "conjugate InverseGamma-Normal -> InverseGamma"
-    reference = nuts(regression, data, chains=4, warmup=400, draws=1000, seed=5, progress=False)
-    _matches(post.draws, _reference_from(reference))
+    _within_mcse_of_exact(post.draws, _regression_exact(data))
 
 
 # ----------------------------------------------------------------------------- discrete latents
