@@ -24,7 +24,7 @@ from credo.graphs.dseparation import (
 
 nx_d_separated = getattr(nx, "is_d_separator", None) or nx.d_separated
 
-PROPERTY = settings(max_examples=400, deadline=None, derandomize=True)
+PROPERTY = settings(max_examples=100, deadline=None, derandomize=True)
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -23,7 +23,7 @@ SMALL_XML = to_xmlbif_text(parse_bif(SMALL_BIF))
 SMALL_EVIDENCE = "2 0 1 2 0"
 
 PARSERS = [parse_bif, parse_xmlbif, parse_uai, parse_uai_evidence]
-FUZZ = settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 # Characters that matter to the grammars, so mutations reach past the first token.
 PIECES = list("{}()[],;|\"/*\n \t0123456789.eE-+<>&!=xy") + [
