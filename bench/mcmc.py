@@ -17,9 +17,13 @@ Per model and peer:
 - min ESS: smallest bulk ESS over every constrained scalar (credo.diagnostics);
 - ESS/s: min ESS / hot wall time;
 - grads/draw: leapfrog steps per draw in the sampling phase;
+- turns/draw: leapfrog steps of the vectorized loop per draw. A vmapped NUTS
+  step waits for the slowest chain at every draw (sum over draws of the
+  largest step count among chains); credo's chains do not wait for each
+  other (the largest over chains of their total steps). "credo-lockstep" is
+  credo with its chains waiting, as under a plain vmap, to show that part;
 - floor: one jitted gradient of all chains at once (vmap) x the sampling
-  phase's sum over draws of the largest step count among chains (vmap waits
-  for the slowest chain), and sampling-phase time / floor.
+  phase's turns, and hot wall time / floor.
 
 Writes ``bench/results/mcmc.json`` and prints a markdown table. Install the
 peers with ``pip install -e .[bench]``.
@@ -155,17 +159,26 @@ def _program_runner(build):
     return prepare
 
 
-def _prepare_credo(model, data):
+def _prepare_credo(model, data, lockstep=False):
+    """``credo.nuts`` as shipped; with ``lockstep``, its chains wait for each other (plain vmap)."""
+    from credo.mcmc import runner
+
+    def run(**kw):
+        if not lockstep:
+            return credo.nuts(model, data, **kw)
+        target = runner.as_target(model, data, init=kw["init"])
+        return runner.sample(target, runner.NUTS(), lockstep=True, **kw)
+
     def prepare(ld, init, args, seed):
         kw = dict(chains=args.chains, warmup=args.warmup, draws=args.draws, progress=False,
                   init=np.asarray(init))
         start = time.perf_counter()
-        credo.nuts(model, data, seed=seed + 1000, **kw)
+        run(seed=seed + 1000, **kw)
         first = time.perf_counter() - start
 
         def hot(round_):
             start = time.perf_counter()
-            post = credo.nuts(model, data, seed=seed + round_, **kw)
+            post = run(seed=seed + round_, **kw)
             wall = time.perf_counter() - start
             return dict(wall=wall, min_ess=_min_ess_of(post.draws),
                         steps=post.stats["num_integration_steps"],
@@ -188,6 +201,7 @@ def bench_model(name, model, data, args):
     init = jnp.stack([ld.init(k) for k in keys])
     grad_time = _grad_time(ld, init)
     peers = {"credo": _prepare_credo(model, data),
+             "credo-lockstep": _prepare_credo(model, data, lockstep=True),
              "numpyro": _program_runner(_numpyro_program),
              "blackjax": _program_runner(_blackjax_program)}
     prepared, rows, runs = {}, {}, {}
@@ -204,12 +218,16 @@ def bench_model(name, model, data, args):
     for peer, (first, _) in prepared.items():
         best = min(runs[peer], key=lambda r: r["wall"])
         steps = np.asarray(best["steps"])  # (chains, draws)
-        floor = grad_time * float(np.sum(steps.max(axis=0)))
+        # loop turns of the sampling phase: a vmapped NUTS step waits for the slowest
+        # chain every draw; credo's unsynchronized chains only for the slowest chain's total
+        turns = steps.sum(axis=1).max() if peer == "credo" else steps.max(axis=0).sum()
+        floor = grad_time * float(turns)
         rows[peer] = {
             "compile_s": max(0.0, first - best["wall"]), "wall_s": best["wall"], "first_run_s": first,
             "walls_s": [r["wall"] for r in runs[peer]],
             "min_ess": best["min_ess"], "ess_per_s": best["min_ess"] / best["wall"],
-            "grads_per_draw": float(steps.mean()), "divergences": best["divergences"],
+            "grads_per_draw": float(steps.mean()), "turns_per_draw": float(turns) / steps.shape[1],
+            "divergences": best["divergences"],
             "floor_s": floor, "grad_s": grad_time}
     return rows
 
@@ -218,19 +236,20 @@ def _table(results, args):
     lines = [f"NUTS, {args.chains} chains x {args.draws} draws after {args.warmup} warmup, "
              f"vectorized; machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
              f"jax {jax.__version__}", "",
-             "| model | peer | compile s | wall s | min ESS | min ESS/s | credo / peer ESS/s | grads/draw | div |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| model | peer | compile s | wall s | min ESS | min ESS/s | credo / peer ESS/s | grads/draw | turns/draw | div |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for model, rows in results.items():
         mine = rows.get("credo", {}).get("ess_per_s")
         for peer, r in rows.items():
             if "error" in r:
-                lines.append(f"| {model} | {peer} | error: {r['error'][:60]} | | | | | | |")
+                lines.append(f"| {model} | {peer} | error: {r['error'][:60]} | | | | | | | |")
                 continue
             ratio = (f"{mine / r['ess_per_s']:.2f}" if mine and peer != "credo"
                      and np.isfinite(r["ess_per_s"]) else "")
             lines.append(f"| {model} | {peer} | {r['compile_s']:.1f} | {r['wall_s']:.2f} | "
                          f"{r['min_ess']:.0f} | {r['ess_per_s']:.0f} | {ratio} | "
-                         f"{r['grads_per_draw']:.1f} | {r['divergences']} |")
+                         f"{r['grads_per_draw']:.1f} | {r['turns_per_draw']:.1f} | "
+                         f"{r['divergences']} |")
     lines += ["", "| model | peer | sampling wall / gradient floor |", "|---|---|---|"]
     for model, rows in results.items():
         for peer, r in rows.items():
