@@ -84,11 +84,9 @@ def test_same_seed_same_draws_and_chain_methods_agree():
     a = credo.nuts(flu_prevalence, FLU, **kwargs)
     b = credo.nuts(flu_prevalence, FLU, **kwargs)
     np.testing.assert_array_equal(a.draws["theta"], b.draws["theta"])
-    seq = credo.nuts(flu_prevalence, FLU, chain_method="sequential", **kwargs)
+    # one chain at a time, in chunks of 7 instead of 64: neither changes the draws
+    seq = credo.nuts(flu_prevalence, FLU, chain_method="sequential", chunk_size=7, **kwargs)
     np.testing.assert_allclose(seq.draws["theta"], a.draws["theta"], rtol=1e-9)
-    # chunking does not change the draws
-    chunked = credo.nuts(flu_prevalence, FLU, chunk_size=7, **kwargs)
-    np.testing.assert_allclose(chunked.draws["theta"], a.draws["theta"], rtol=1e-9)
     other = credo.nuts(flu_prevalence, FLU, **{**kwargs, "seed": 8})
     assert not np.allclose(other.draws["theta"], a.draws["theta"])
 
@@ -118,7 +116,7 @@ def test_unsynchronized_chains_make_the_lockstep_draws():
 
 
 def test_new_data_of_same_shape_does_not_recompile():
-    kwargs = dict(chains=2, warmup=50, draws=50, seed=0, progress=False, chunk_size=25)
+    kwargs = dict(chains=2, warmup=50, draws=50, seed=0, progress=False)
     credo.nuts(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, **kwargs)
     compiled = runner._chunk_unsynchronized_jit._cache_size()
     # the initial points (and their log density and gradient) are compiled once per structure too
@@ -131,6 +129,19 @@ def test_new_data_of_same_shape_does_not_recompile():
     assert post.draws["mu"].shape == (2, 50)
     # and the new data are really used: the observed data differ
     np.testing.assert_array_equal(post.observed["y"], other["y"])
+
+
+def test_runs_of_other_lengths_and_targets_share_one_program():
+    assert [runner._choose_chunk_size(n, None) for n in (1, 200, 1280, 1281, 2000, 10**5)] == \
+        [64, 64, 64, 128, 128, 8192]
+    kwargs = dict(chains=2, seed=0, progress=False)
+    a = credo.nuts(flu_prevalence, FLU, warmup=100, draws=100, **kwargs)
+    compiled = runner._chunk_unsynchronized_jit._cache_size()
+    b = credo.nuts(flu_prevalence, FLU, warmup=300, draws=200, target_accept=0.99, **kwargs)
+    assert runner._chunk_unsynchronized_jit._cache_size() == compiled
+    # the target is a value the compiled adaptation really reads: aiming higher, smaller steps
+    assert np.all(b.step_size < 0.8 * a.step_size), (a.step_size, b.step_size)
+    assert b.stats["acceptance_rate"].mean() > 0.97
 
 
 def test_plain_log_density_function():
@@ -176,11 +187,12 @@ def test_interrupt_keeps_completed_draws(monkeypatch):
         return real(x)
 
     monkeypatch.setattr(runner.jax, "device_get", flaky)
-    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=20, draws=40, seed=0, progress=False,
-                      chunk_size=10)
+    # default chunks of 64 iterations (the program other flu tests compile)
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=128, draws=256, seed=0,
+                      progress=False)
     assert post.interrupted
-    # chunks 1-2 were warmup, chunk 3 was the first 10 draws, chunk 4 was lost in flight
-    assert post.draws["theta"].shape == (2, 10)
+    # chunks 1-2 were warmup, chunk 3 was the first 64 draws, chunk 4 was lost in flight
+    assert post.draws["theta"].shape == (2, 64)
     assert any("interrupted" in w for w in post.warnings)
 
 
@@ -202,16 +214,17 @@ def test_eight_schools_noncentered_no_divergences_at_095():
 
 
 def test_parallel_chains_on_two_host_devices(tmp_path):
-    script = textwrap.dedent("""
+    # Only the sharded run needs two host devices (a fresh process); the vectorized run
+    # it must equal is made here, where this worker may already have compiled it.
+    kw = dict(chains=4, warmup=100, draws=100, seed=5, progress=False)
+    script = textwrap.dedent(f"""
         import jax, numpy as np
         jax.config.update("jax_enable_x64", True)
         assert jax.device_count() == 2, jax.devices()
         import credo
         from credo.ppl.examples import flu_prevalence
-        kw = dict(chains=4, warmup=100, draws=100, seed=5, progress=False)
-        par = credo.nuts(flu_prevalence, {"n": 100, "y": 12}, chain_method="parallel", **kw)
-        vec = credo.nuts(flu_prevalence, {"n": 100, "y": 12}, **kw)
-        np.testing.assert_allclose(par.draws["theta"], vec.draws["theta"], rtol=1e-8)
+        par = credo.nuts(flu_prevalence, {{"n": 100, "y": 12}}, chain_method="parallel", **{kw!r})
+        np.save({str(tmp_path / "par.npy")!r}, par.draws["theta"])
         print("ok", par.draws["theta"].shape)
     """)
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
@@ -219,6 +232,8 @@ def test_parallel_chains_on_two_host_devices(tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "ok (4, 100)" in out.stdout
+    vec = credo.nuts(flu_prevalence, {"n": 100, "y": 12}, **kw)
+    np.testing.assert_allclose(np.load(tmp_path / "par.npy"), vec.draws["theta"], rtol=1e-8)
 
 
 def test_progress_bar_and_report_print(capsys):

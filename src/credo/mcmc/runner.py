@@ -110,6 +110,7 @@ class AdaptState(NamedTuple):
     inverse_mass_matrix: jax.Array
     dual_averaging: object
     welford: object
+    target_accept: jax.Array  # a value, not a constant of the compiled program
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,9 +118,11 @@ class NUTS(Algorithm):
     """Multinomial NUTS with Stan's windowed adaptation (see :func:`nuts`)."""
 
     max_tree_depth: int = 10
-    target_accept: float = 0.8
+    # Read only outside the compiled program (init_tuning), so they are left out of the
+    # hash: runs that differ in them alone share one program.
+    target_accept: float = dataclasses.field(default=0.8, compare=False)
     dense_mass: bool = False
-    initial_step_size: float = 1.0
+    initial_step_size: float = dataclasses.field(default=1.0, compare=False)
     adapt_step_size: bool = True
     adapt_mass: bool = True
     divergence_threshold: float = 1000.0
@@ -137,11 +140,12 @@ class NUTS(Algorithm):
         return state.position
 
     def init_tuning(self, dim, dtype):
-        da_init, _ = adaptation.dual_averaging(self.target_accept)
+        da_init, _ = adaptation.dual_averaging()
         w_init, _, _ = adaptation.welford(self.dense_mass)
         imm = jnp.eye(dim, dtype=dtype) if self.dense_mass else jnp.ones(dim, dtype=dtype)
         step_size = jnp.asarray(self.initial_step_size, dtype=dtype)
-        return AdaptState(step_size, imm, da_init(step_size), w_init(dim))
+        return AdaptState(step_size, imm, da_init(step_size), w_init(dim),
+                          jnp.asarray(self.target_accept, dtype=dtype))
 
     def prepare(self, tuning, key, state, fn, x):
         if not self.adapt_step_size:
@@ -150,7 +154,7 @@ class NUTS(Algorithm):
                             lambda t: t, tuning)
 
     def _restart(self, tuning, key, state, fn):
-        da_init, _ = adaptation.dual_averaging(self.target_accept)
+        da_init, _ = adaptation.dual_averaging()  # init does not depend on the target
         step_size = adaptation.find_reasonable_step_size(key, state, fn, tuning.inverse_mass_matrix,
                                                          tuning.step_size)
         return tuning._replace(step_size=step_size, dual_averaging=da_init(step_size))
@@ -187,7 +191,7 @@ class NUTS(Algorithm):
         return nuts_kernel.transition_finish(transition)
 
     def adapt(self, tuning, state, info, x):
-        _, da_update = adaptation.dual_averaging(self.target_accept)
+        _, da_update = adaptation.dual_averaging(tuning.target_accept)
         w_init, w_update, w_covariance = adaptation.welford(self.dense_mass)
         step_size, da = tuning.step_size, tuning.dual_averaging
         if self.adapt_step_size:
@@ -201,7 +205,7 @@ class NUTS(Algorithm):
             imm = jnp.where(x.window_end, w_covariance(welford), imm)
             fresh = w_init(state.position.shape[0])
             welford = jax.tree.map(lambda f, cur: jnp.where(x.window_end, f, cur), fresh, welford)
-        return AdaptState(step_size, imm, da, welford)
+        return AdaptState(step_size, imm, da, welford, tuning.target_accept)
 
     def stats(self, state, info, tuning):
         out = {"lp": state.logdensity, "acceptance_rate": info.acceptance_rate,
@@ -336,30 +340,32 @@ def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedul
         return tunings, transitions
 
     def finish(loop_state, finishing):
-        states, tunings, transitions, index, positions, stats = loop_state
+        states, tunings, transitions, index, started, positions, stats = loop_state
         new_states, infos = jax.vmap(algorithm.finish)(transitions)
+        recording = finishing & started
         x = jax.vmap(schedule_at)(index)
         adapt = jax.vmap(lambda t, s, i, x: jax.lax.cond(
             x.warmup, lambda t: algorithm.adapt(t, s, i, x), lambda t: t, t))
         adapted = adapt(tunings, new_states, infos, x)
         new_stats = jax.vmap(algorithm.stats)(new_states, infos, tunings)
-        rows = jnp.where(finishing, index, n)  # row n is scratch, dropped at the end
+        rows = jnp.where(recording, index, n)  # row n is scratch, dropped at the end
         positions = positions.at[rows, lanes].set(jax.vmap(algorithm.position)(new_states))
         stats = jax.tree.map(lambda buf, v: buf.at[rows, lanes].set(v), stats, new_stats)
-        states = _where_chains(finishing, new_states, states)
-        tunings = _where_chains(finishing, adapted, tunings)
-        index = index + finishing.astype(index.dtype)
+        states = _where_chains(recording, new_states, states)
+        tunings = _where_chains(recording, adapted, tunings)
+        index = index + recording.astype(index.dtype)
         restarting = finishing & (index < num_active)
         begun_tunings, begun = begin(states, tunings, index, restarting)
         tunings = _where_chains(restarting, begun_tunings, tunings)
         transitions = _where_chains(restarting, begun, transitions)
-        return states, tunings, transitions, index, positions, stats
+        return states, tunings, transitions, index, started | restarting, positions, stats
 
     def turn(loop_state):
-        states, tunings, transitions, index, positions, stats = loop_state
+        states, tunings, transitions, index, started, positions, stats = loop_state
         transitions = jax.vmap(lambda tr, t: algorithm.advance(tr, fn, t))(transitions, tunings)
-        finishing = jax.vmap(algorithm.is_done)(transitions) & (index < num_active)
-        loop_state = (states, tunings, transitions, index, positions, stats)
+        # a chain not started yet (the chunk's first turn) "finishes" its placeholder
+        finishing = (jax.vmap(algorithm.is_done)(transitions) | ~started) & (index < num_active)
+        loop_state = (states, tunings, transitions, index, started, positions, stats)
         return jax.lax.cond(jnp.any(finishing), lambda c: finish(c, finishing), lambda c: c,
                             loop_state)
 
@@ -367,16 +373,21 @@ def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedul
         xs.iteration[0] == 0,
         lambda s: jax.vmap(lambda st: algorithm.init_state(algorithm.position(st), fn))(s),
         lambda s: s, states)
-    index = jnp.zeros(chains, jnp.int32)
-    tunings, transitions = begin(states, tunings, index, jnp.ones(chains, bool))
+    # Placeholder transitions of the right structure (no step-size search): the first turn
+    # begins every chain inside ``finish``, so that ``begin`` (a gradient and the search's
+    # loop) is compiled once rather than twice.
+    transitions = jax.vmap(lambda z, s, t: algorithm.start(z, s, fn, t))(
+        jax.tree.map(lambda a: a[0], noise), states, tunings)
     positions = jnp.zeros((n + 1,) + jnp.shape(jax.vmap(algorithm.position)(states)),
                           jax.vmap(algorithm.position)(states).dtype)
     stat_shapes = jax.eval_shape(
         lambda: jax.vmap(algorithm.stats)(*jax.vmap(algorithm.finish)(transitions), tunings))
     stats = jax.tree.map(lambda s: jnp.zeros((n + 1,) + s.shape, s.dtype), stat_shapes)
+    index, started = jnp.zeros(chains, jnp.int32), jnp.zeros(chains, bool)
     loop_state = jax.lax.while_loop(lambda c: jnp.any(c[3] < num_active), turn,
-                                    (states, tunings, transitions, index, positions, stats))
-    states, tunings, _, _, positions, stats = loop_state
+                                    (states, tunings, transitions, index, started, positions,
+                                     stats))
+    states, tunings, _, _, _, positions, stats = loop_state
     constrain = jax.vmap(jax.vmap(lambda p: target.constrain(p, data)))
     outputs = (constrain(positions[:n]), jax.tree.map(lambda a: a[:n], stats))
     return (states, tunings), outputs
@@ -465,10 +476,20 @@ def _stack(parts: list, chains: int, template: dict) -> dict:
     return {k: np.swapaxes(v, 0, 1) for k, v in joined.items()}
 
 
+#: Default chunks hold ``_BASE_CHUNK * 2**k`` iterations, the smallest such size that
+#: splits a run into at most 20 chunks. Chunk length is a shape of the compiled
+#: program, so runs of different lengths (up to 1280 iterations, all in chunks
+#: of 64) reuse one program instead of compiling their own.
+_BASE_CHUNK = 64
+
+
 def _choose_chunk_size(total: int, chunk_size: int | None) -> int:
     if chunk_size is not None:
         return max(1, int(chunk_size))
-    return max(1, -(-total // 20))
+    size = _BASE_CHUNK
+    while size * 20 < total:
+        size *= 2
+    return size
 
 
 def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
@@ -671,7 +692,8 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
     step_size : float, optional
         A fixed step size (no step size adaptation).
     chunk_size : int, optional
-        Iterations per compiled chunk (default: about 1/20 of the run).
+        Iterations per compiled chunk (default: 64, doubled until the run has at
+        most 20 chunks; runs whose chunks are the same size share a compiled program).
     save_warmup : bool
         Keep warmup draws in ``Posterior.warmup_draws``.
 
