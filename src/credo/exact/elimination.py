@@ -193,9 +193,39 @@ def _eliminate(tables: list[Table], order: Sequence, step, on_step=None) -> tupl
 
 
 # ------------------------------------------------------------------ queries
-def _joint_over(reduced: ReducedFactors, keep: tuple, order: Sequence, log_space: bool) -> tuple[np.ndarray, float]:
-    """Unnormalized table over ``keep`` given the evidence: returns (table, log-scale)."""
+def _connected_to(tables: Sequence[Table], keep: Iterable) -> list[Table]:
+    """The tables joined to ``keep`` through shared (unobserved) variables.
+
+    The product of the other tables does not depend on ``keep``: it only
+    rescales the table over ``keep``, so a normalized posterior can leave
+    them out. Evidence cuts a network into many such pieces.
+    """
+    holding: dict[Hashable, list[int]] = {}
+    for i, (_, scope) in enumerate(tables):
+        for v in scope:
+            holding.setdefault(v, []).append(i)
+    reached, frontier, chosen = set(keep), list(keep), set()
+    while frontier:
+        for i in holding.get(frontier.pop(), ()):
+            if i not in chosen:
+                chosen.add(i)
+                for v in tables[i][1]:
+                    if v not in reached:
+                        reached.add(v)
+                        frontier.append(v)
+    return [tables[i] for i in sorted(chosen)]
+
+
+def _joint_over(reduced: ReducedFactors, keep: tuple, order: Sequence, log_space: bool,
+                connected_only: bool = False) -> tuple[np.ndarray, float]:
+    """Unnormalized table over ``keep`` given the evidence: returns (table, log-scale).
+
+    With ``connected_only`` the tables not connected to ``keep`` are left out:
+    the table is then right only up to a constant factor.
+    """
     tables, log_scale = reduced.select(keep)
+    if connected_only:
+        tables = _connected_to(tables, keep)
     if log_space:
         tables = [(np.log(a, where=a > 0, out=np.full(a.shape, -np.inf)), s) for a, s in tables]
     left, extra = _eliminate(tables, _restricted_order(order, tables, keep),
@@ -208,14 +238,19 @@ def _joint_over(reduced: ReducedFactors, keep: tuple, order: Sequence, log_space
     return np.broadcast_to(total, shape).copy(), log_scale
 
 
-def _normalized(reduced: ReducedFactors, keep: tuple, order: Sequence) -> tuple[np.ndarray, float]:
-    """Posterior table over ``keep`` and ln of its normalizing constant (ln P(e) for a BN)."""
-    table, log_scale = _joint_over(reduced, keep, order, log_space=False)
+def _normalized(reduced: ReducedFactors, keep: tuple, order: Sequence,
+                connected_only: bool = False) -> tuple[np.ndarray, float]:
+    """Posterior table over ``keep`` and ln of its normalizing constant (ln P(e) for a BN).
+
+    With ``connected_only`` (see :func:`_joint_over`) the posterior is the
+    same but the normalizing constant covers only the tables connected to ``keep``.
+    """
+    table, log_scale = _joint_over(reduced, keep, order, log_space=False, connected_only=connected_only)
     total = table.sum()
     if total > 0 and np.isfinite(total):
         return table / total, float(np.log(total) + log_scale)
     # Either a true zero or an underflow of the linear-space path: decide in log space.
-    log_table, log_scale = _joint_over(reduced, keep, order, log_space=True)
+    log_table, log_scale = _joint_over(reduced, keep, order, log_space=True, connected_only=connected_only)
     top = np.max(log_table) if log_table.size else -np.inf
     if not np.isfinite(top):
         raise ImpossibleEvidenceError(reduced.evidence)
@@ -270,11 +305,11 @@ def variable_elimination(
         if v in evidence:
             marginals[v] = {s: float(s == evidence[v]) for s in model.states(v)}
             continue
-        table, _ = _normalized(reduced, (v,), order)
+        table, _ = _normalized(reduced, (v,), order, connected_only=True)
         marginals[v] = dict(zip(model.states(v), map(float, table)))
     joint_factor = None
     if joint and free:
-        table, _ = _normalized(reduced, tuple(free), order)
+        table, _ = _normalized(reduced, tuple(free), order, connected_only=True)
         joint_factor = DiscreteFactor(free, table, {v: model.states(v) for v in free})
     return QueryResult(marginals=marginals, log_evidence=log_evidence, evidence=evidence,
                        joint=joint_factor, method="ve")
