@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from functools import partial
 from typing import NamedTuple
 
 import equinox as eqx
@@ -51,14 +52,77 @@ class LogEvidence(NamedTuple):
     se: float
 
 
+# Random-number kernels take seconds to compile on a CPU. Gaussian draws are therefore
+# made in two programs: the standard normals (one program per shape, shared by every
+# family and model of that dimension) and the affine map of the family (cheap to compile).
+# The draws are the same as ``q.sample(key, n)``'s.
+_GAUSSIANS = (MeanField, FullRank, FactoredGaussian)
+
+
+@partial(jax.jit, static_argnums=(1, 2, 3, 4))
+def _standard_normals(key, components: int, n: int, dim: int, dtype):
+    """``normal(key, (n, dim))``, or with ``components`` the draws of a stratified
+    :class:`Mixture`: ``normal(k_c, (n, dim))`` for each of ``split(key, components)``."""
+    if components == 0:
+        return jax.random.normal(key, (n, dim), dtype)
+    keys = jax.random.split(key, components)
+    return jax.vmap(lambda k: jax.random.normal(k, (n, dim), dtype))(keys)
+
+
+def _affine(q, eps):
+    if isinstance(q, MeanField):
+        return q.loc + q.scale * eps
+    if isinstance(q, FullRank):
+        return q.loc + eps @ q.scale_tril.T
+    return q.loc + q._apply_scale(eps)
+
+
 @eqx.filter_jit
-def _draw(q, key, n):
+def _affine_draws(q, eps):
+    return _affine(q, eps)
+
+
+@eqx.filter_jit
+def _mixture_draws(q, eps, counts):
+    per = eqx.filter_vmap(_affine)(q.components, eps)
+    return jnp.concatenate([per[k, :c] for k, c in enumerate(counts) if c > 0], axis=0)
+
+
+@eqx.filter_jit
+def _log_weights_at(q, log_p, x):
+    return x, jax.vmap(log_p)(x) - q.log_prob(x)
+
+
+@eqx.filter_jit
+def _sample(q, key, n):
     return q.sample(key, n)
 
 
 @eqx.filter_jit
-def _draw_weighted(q, log_p, key, n):
+def _sample_weighted(q, log_p, key, n):
     return log_weights(q, log_p, key, n)
+
+
+def _gaussian_draws(q, key, n: int):
+    """``q.sample(key, n)`` for the Gaussian families and their mixtures, else None."""
+    if type(q) in _GAUSSIANS:
+        return _affine_draws(q, _standard_normals(key, 0, n, q.dim, q.loc.dtype))
+    if type(q) is Mixture and type(q.components) in _GAUSSIANS:
+        size = q.num_components
+        counts = tuple(n // size + (k < n % size) for k in range(size))
+        eps = _standard_normals(key, size, counts[0], q.dim, q.components.loc.dtype)
+        return _mixture_draws(q, eps, counts)
+    return None
+
+
+def _draw(q, key, n):
+    x = _gaussian_draws(q, key, int(n))
+    return _sample(q, key, n) if x is None else x
+
+
+def _draw_weighted(q, log_p, key, n):
+    x = _gaussian_draws(q, key, int(n))
+    return _sample_weighted(q, log_p, key, n) if x is None else _log_weights_at(q, log_p, x)
 
 
 def _psis(log_w):

@@ -202,8 +202,19 @@ class _PathState(NamedTuple):
     converged: jax.Array
 
 
+@partial(jax.jit, static_argnums=(1, 2, 3))
+def _elbo_noise(key, num_draws: int, dim: int, dtype):
+    """The standard normal draws of one path's ELBO estimates.
+
+    Drawn in a program of their own (shared by every model of the same
+    dimension) rather than inside :func:`_single_path`: random-number kernels
+    take seconds to compile on a CPU, and a path is compiled once per model.
+    """
+    return jax.random.normal(key, (num_draws, dim), dtype)
+
+
 @eqx.filter_jit
-def _single_path(x0, key, *, log_p, history_size, max_iterations, num_elbo_draws, ftol, gtol,
+def _single_path(x0, noise, *, log_p, history_size, max_iterations, ftol, gtol,
                  max_linesearch_steps):
     def neg(x):
         return -log_p(x)
@@ -213,9 +224,8 @@ def _single_path(x0, key, *, log_p, history_size, max_iterations, num_elbo_draws
     value, grad = jax.value_and_grad(neg)(x0)
     history = _empty_history(x0.shape[0], history_size, x0.dtype)
     start = _unit_gaussian(x0, history_size)
-    # the same standard normal draws for every iterate (common random numbers): ELBO
-    # differences between iterates, which pick the best, are then much less noisy
-    noise = jax.random.normal(key, (num_elbo_draws, x0.shape[0]), x0.dtype)
+    # ``noise``: the same standard normal draws for every iterate (common random numbers):
+    # ELBO differences between iterates, which pick the best, are then much less noisy
     elbos = jnp.full((max_iterations + 1,), jnp.nan, x0.dtype)
     state = _PathState(x0, value, grad, optimizer.init(x0), history, start,
                        jnp.asarray(-jnp.inf, x0.dtype), jnp.asarray(0), elbos, jnp.asarray(0),
@@ -270,13 +280,14 @@ def _run_paths(target, key, *, num_paths, init, history_size, max_iterations, nu
     if target.logdensity is None:  # a model's init already guarantees a finite density
         _check_finite(target, starts[0])
     run = partial(_single_path, log_p=target.log_p, history_size=history_size,
-                  max_iterations=max_iterations, num_elbo_draws=num_elbo_draws, ftol=ftol,
-                  gtol=gtol, max_linesearch_steps=max_linesearch_steps)
+                  max_iterations=max_iterations, ftol=ftol, gtol=gtol,
+                  max_linesearch_steps=max_linesearch_steps)
     bar = _progress_bar(num_paths) if progress else None
     results = []
     try:
         for x0, k in zip(starts, path_keys):
-            results.append(run(x0, k))
+            noise = _elbo_noise(k, num_elbo_draws, target.dim, jnp.asarray(x0).dtype)
+            results.append(run(x0, noise))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(elbo=f"{float(results[-1].elbo):.4g}")
