@@ -173,6 +173,8 @@ class StudentT(_LocScale):
     arg_constraints = {"df": constraints.positive, "loc": constraints.real,
                        "scale": constraints.positive}
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, df, loc=0.0, scale=1.0, *, validate_args=False):
         _Scalar.__init__(self, df, loc, scale, validate_args=validate_args)
 
@@ -304,6 +306,8 @@ class Gamma(_Scalar):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.positive
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, concentration, rate=1.0, *, validate_args=False):
         super().__init__(concentration, rate, validate_args=validate_args)
 
@@ -363,6 +367,8 @@ class Beta(_Scalar):
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
+
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
     def __init__(self, concentration1, concentration0, *, validate_args=False):
         super().__init__(concentration1, concentration0, validate_args=validate_args)

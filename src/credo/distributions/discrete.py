@@ -133,6 +133,8 @@ class Binomial(_ProbsLogits):
                        "probs": constraints.unit_interval, "logits": constraints.real}
     has_enumerate_support = True
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=False):
         probs, logits = self._resolve(probs, logits)
         self.total_count, self.probs, self.logits = promote(total_count, probs, logits)
@@ -223,6 +225,8 @@ class Multinomial(_ProbsLogits):
                        "probs": constraints.simplex, "logits": constraints.real_vector}
     _binary = False
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=False):
         probs, logits = self._resolve(probs, logits)
         batch_shape, (self.total_count, self.probs, self.logits) = broadcast_params(
@@ -257,6 +261,8 @@ class Poisson(Distribution):
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, rate, *, validate_args=False):
         (self.rate,) = as_float(rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
@@ -290,6 +296,8 @@ class NegativeBinomial(_ProbsLogits):
                        "probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.nonnegative_integer
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, total_count, probs=None, logits=None, *, validate_args=False):
         probs, logits = self._resolve(probs, logits)
         self.total_count, self.probs, self.logits = promote(total_count, probs, logits)
@@ -319,6 +327,8 @@ class NegativeBinomial2(Distribution):
     arg_constraints = {"mean": constraints.nonnegative, "concentration": constraints.positive}
     support = constraints.nonnegative_integer
     mean = None  # a plain attribute here: the parameter is the distribution's mean
+
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
     def __init__(self, mean, concentration, *, validate_args=False):
         self.mean, self.concentration = promote(mean, concentration)

@@ -68,6 +68,12 @@ class Distribution:
     has_enumerate_support = False
     # out-of-support values get -inf from ``log_prob``; off for real-line supports
     _guard_support = True
+    # Eager ``sample`` runs ``_sample`` op by op instead of as one jitted program.
+    # For samplers built around JAX's rejection kernels (gamma, Poisson,
+    # binomial), each of which jax.random compiles on its own and caches by
+    # shape: those kernels take seconds to compile, and a fused program per
+    # distribution class would compile them again for every class.
+    _sample_eagerly = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -177,7 +183,10 @@ class Distribution:
     def sample(self, key, sample_shape=()):
         """Draw an array of shape ``sample_shape + batch_shape + event_shape``."""
         sample_shape = (sample_shape,) if np.ndim(sample_shape) == 0 else sample_shape
-        return _jit_sample(self, key, tuple(int(n) for n in sample_shape))
+        sample_shape = tuple(int(n) for n in sample_shape)
+        if self._sample_eagerly:
+            return self._sample(key, sample_shape)
+        return _jit_sample(self, key, sample_shape)
 
     def _sample(self, key, sample_shape):
         """Traced body of ``sample``."""

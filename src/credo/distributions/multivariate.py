@@ -112,6 +112,8 @@ class Dirichlet(Distribution):
     support = constraints.simplex
     has_rsample = True
 
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
+
     def __init__(self, concentration, *, validate_args=False):
         (conc,) = as_float(concentration)
         if conc.ndim < 1:
@@ -156,6 +158,8 @@ class LKJCholesky(Distribution):
     arg_constraints = {"concentration": constraints.positive}
     support = constraints.corr_cholesky
     has_rsample = True
+
+    _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
     def __init__(self, dimension, concentration=1.0, *, validate_args=False):
         if int(dimension) < 2:
