@@ -20,15 +20,9 @@ def _params(cond, values):
 
 
 def _check_draws(cond, values, mean, sd):
-    """The conditional's draws have the closed form's mean and sd (5 standard errors).
-
-    Vectorized but not jitted: eagerly, JAX's gamma kernel (Beta, Gamma,
-    InverseGamma, Dirichlet) compiles once per shape and serves every test,
-    where a jitted program would compile it again for each conditional. The
-    Gibbs tests (tests/mcmc) run ``cond.sample`` inside compiled programs.
-    """
+    """The conditional's draws have the closed form's mean and sd (5 standard errors)."""
     keys = jax.random.split(jax.random.PRNGKey(1), DRAWS)
-    draws = np.asarray(jax.vmap(lambda k: cond.sample(k, values))(keys))
+    draws = np.asarray(jax.jit(jax.vmap(lambda k: cond.sample(k, values)))(keys))
     assert draws.shape == (DRAWS,) + cond.shape
     mean, sd = np.asarray(mean), np.asarray(sd)
     se_mean = sd / np.sqrt(DRAWS)
