@@ -289,6 +289,10 @@ class Independent(Distribution):
     def has_rsample(self):
         return self.base_dist.has_rsample
 
+    @property
+    def _sample_eagerly(self):
+        return self.base_dist._sample_eagerly
+
     def _log_density(self, value):
         return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
 
@@ -341,6 +345,10 @@ class MaskedDistribution(Distribution):
     @property
     def has_rsample(self):
         return self.base_dist.has_rsample
+
+    @property
+    def _sample_eagerly(self):
+        return self.base_dist._sample_eagerly
 
     @property
     def has_enumerate_support(self):
