@@ -68,10 +68,15 @@ def test_funnel_reports_divergences():
                              target=gaussian_or_funnel, num_draws=DRAWS)
     divergent = np.asarray(info.is_divergent)
     assert 0 < divergent.mean() < 0.5
-    # divergences happen in the neck, where the step size is too large
-    v = np.asarray(draws)[..., 0]
-    assert np.median(v[divergent]) < np.median(v)
     assert np.all(np.isfinite(np.asarray(draws)))
+    # The funnel's curvature, not the step size alone, makes them: the same step on a
+    # standard Gaussian of the same dimension (the same compiled program) has none.
+    # (Where they happen varies: a trajectory from the wide mouth diverges too when it
+    # dives toward the neck, where the force on v grows like exp(-v).)
+    _, gauss_info = run_chains(jax.random.PRNGKey(8), x0, switch_params(np.eye(10)),
+                               per_chain(0.5, CHAINS), per_chain(jnp.ones(10), CHAINS),
+                               target=gaussian_or_funnel, num_draws=DRAWS)
+    assert not np.asarray(gauss_info.is_divergent).any()
 
 
 def test_tree_depth_is_capped():

@@ -4,7 +4,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jax.extend.random import threefry_2x32
 
 from credo.mcmc import integrators, metrics, trajectory
 from credo.mcmc.trajectory import (
@@ -89,14 +88,6 @@ def test_merge_checks_are_symmetric_and_catch_inner_turns():
     whole = first.momentum_sum + second.momentum_sum
     assert np.dot(first.outer_velocity, whole) > 0 and np.dot(second.outer_velocity, whole) > 0
     assert is_turning_merged(first, second)
-
-
-def test_threefry_matches_jax():
-    key = jnp.array([123456789, 987654321], jnp.uint32)
-    c0 = jnp.arange(7, dtype=jnp.uint32)
-    c1 = 3 * c0 + 11
-    expected = threefry_2x32(key, jnp.concatenate([c0, c1]))
-    assert np.array_equal(jnp.concatenate(trajectory.threefry2x32(key, (c0, c1))), expected)
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])

@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from . import rng
 from .hmc import HMCState
 from .integrators import IntegratorState, velocity_verlet
 from .metrics import as_metric
@@ -334,7 +335,7 @@ def _step_size_search(key, state: HMCState, logdensity_fn, inverse_mass_matrix,
 
     def body(carry):
         eps, direction, i, _ = carry
-        above = log_accept(jax.random.fold_in(key, i), eps) > log_target
+        above = log_accept(rng.fold_in(key, i), eps) > log_target
         first = direction == 0
         new_direction = jnp.where(first, jnp.where(above, 1, -1), direction)
         crossed = ~first & jnp.where(direction == 1, ~above, above)
@@ -511,7 +512,7 @@ def run_warmup(key, kernel_fn: Callable, initial_state: HMCState, logdensity_fn:
     init, update = window_adaptation(dense, target_accept)
     dim = initial_state.position.shape[0]
     adapt = init(initial_state, initial_step_size, dim)
-    key_init, key_scan = jax.random.split(key)
+    key_init, key_scan = rng.split(key)
     if search_step_size:
         adapt = restart_step_size(adapt, find_reasonable_step_size(
             key_init, initial_state, logdensity_fn, adapt.inverse_mass_matrix, adapt.step_size,
@@ -521,7 +522,7 @@ def run_warmup(key, kernel_fn: Callable, initial_state: HMCState, logdensity_fn:
     def one_step(carry, xs):
         state, adapt = carry
         key, stage = xs
-        key_step, key_search = jax.random.split(key)
+        key_step, key_search = rng.split(key)
         state, info = kernel_fn(key_step, state, logdensity_fn, adapt.step_size,
                                 adapt.inverse_mass_matrix)
         adapt = update(adapt, stage, state, info.acceptance_rate)
@@ -534,6 +535,6 @@ def run_warmup(key, kernel_fn: Callable, initial_state: HMCState, logdensity_fn:
                            restart_step_size(adapt, searched, target_accept), adapt)
         return (state, adapt), info
 
-    keys = jax.random.split(key_scan, num_warmup)
+    keys = rng.split(key_scan, num_warmup)
     (state, adapt), infos = lax.scan(one_step, (initial_state, adapt), (keys, stages))
     return state, (adapt.step_size, adapt.inverse_mass_matrix), infos

@@ -19,6 +19,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from . import rng
 from .integrators import IntegratorState, velocity_verlet
 from .metrics import as_metric
 from .proposal import acceptance_probability, energy_error, select
@@ -108,7 +109,7 @@ def build_kernel(integrator: Callable = velocity_verlet, divergence_threshold: f
                num_integration_steps):
         metric = as_metric(inverse_mass_matrix)
         step = integrator(logdensity_fn, metric.kinetic_energy_grad)
-        key_momentum, key_accept = jax.random.split(key)
+        key_momentum, key_accept = rng.split(key)
         momentum = metric.sample_momentum(key_momentum, state.position)
         start = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
         initial_energy = -state.logdensity + metric.kinetic_energy(momentum)
@@ -118,7 +119,7 @@ def build_kernel(integrator: Callable = velocity_verlet, divergence_threshold: f
         energy = -end.logdensity + metric.kinetic_energy(end.momentum)
         delta = energy_error(initial_energy, energy)
         p_accept = acceptance_probability(delta)
-        accepted = jax.random.uniform(key_accept, (), state.position.dtype) < p_accept
+        accepted = rng.uniform(key_accept, (), state.position.dtype) < p_accept
         proposed = HMCState(end.position, end.logdensity, end.logdensity_grad)
         new_state = select(accepted, proposed, state)
         info = HMCInfo(

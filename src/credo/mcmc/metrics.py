@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg as jsl
 
+from . import rng
+
 __all__ = ["Metric", "gaussian_euclidean", "as_metric", "is_turning_velocities",
            "momentum_from_normal"]
 
@@ -121,7 +123,7 @@ def gaussian_euclidean(inverse_mass_matrix, cholesky=None) -> Metric:
         inv_sqrt = jnp.sqrt(inverse_mass_matrix)
 
         def sample_momentum(key, position):
-            z = jax.random.normal(key, jnp.shape(position), jnp.result_type(position))
+            z = rng.normal(key, jnp.shape(position), jnp.result_type(position))
             return _scale_diagonal(inv_sqrt, z)
 
         def kinetic_energy_grad(momentum):
@@ -131,7 +133,7 @@ def gaussian_euclidean(inverse_mass_matrix, cholesky=None) -> Metric:
         chol = jnp.linalg.cholesky(inverse_mass_matrix) if cholesky is None else jnp.asarray(cholesky)
 
         def sample_momentum(key, position):
-            z = jax.random.normal(key, jnp.shape(position), jnp.result_type(position))
+            z = rng.normal(key, jnp.shape(position), jnp.result_type(position))
             return _scale_dense(chol, z)
 
         def kinetic_energy_grad(momentum):

@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from . import rng
 from .hmc import HMCState
 from .integrators import IntegratorState, velocity_verlet
 from .metrics import as_metric, momentum_from_normal
@@ -86,7 +87,7 @@ class NUTSInfo(NamedTuple):
 
 def _start(key, state: HMCState, metric):
     """The momentum draw and the integrator state a transition starts from."""
-    key_momentum, key_trajectory = jax.random.split(key)
+    key_momentum, key_trajectory = rng.split(key)
     momentum = metric.sample_momentum(key_momentum, state.position)
     start = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
     return key_trajectory, momentum, start
@@ -173,8 +174,8 @@ class TransitionNoise(NamedTuple):
 
 def transition_noise(key, position) -> TransitionNoise:
     """The random numbers that :func:`build_kernel`'s kernel draws from ``key``."""
-    key_momentum, key_trajectory = jax.random.split(key)
-    normal = jax.random.normal(key_momentum, jnp.shape(position), jnp.result_type(position))
+    key_momentum, key_trajectory = rng.split(key)
+    normal = rng.normal(key_momentum, jnp.shape(position), jnp.result_type(position))
     return TransitionNoise(normal, *transition_words(key_trajectory))
 
 

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import adaptation, hmc as hmc_kernel, nuts as nuts_kernel
+from . import adaptation, hmc as hmc_kernel, nuts as nuts_kernel, rng
 from .posterior import GradEvals, Posterior
 from .target import as_target, initial_positions
 
@@ -247,8 +247,7 @@ def _iteration(target, algorithm: Algorithm, data):
         return target.logdensity(flat, data)
 
     def step(state, tuning, chain_key, x):
-        key = jax.random.fold_in(chain_key, x.iteration)
-        key_prepare, key_step = jax.random.split(key)
+        key_prepare, key_step = rng.split(rng.fold_in(chain_key, x.iteration))
         state = jax.lax.cond(x.iteration == 0,
                              lambda s: algorithm.init_state(algorithm.position(s), fn),
                              lambda s: s, state)
@@ -288,7 +287,27 @@ def _where_chains(mask, new, old):
                         new, old)
 
 
-def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedule, data):
+def _chunk_randomness(algorithm: Algorithm, keys, iterations, positions):
+    """Every iteration's random numbers for :func:`_chunk_unsynchronized`, ahead of the loop.
+
+    The keys are :func:`_iteration`'s: ``fold_in(chain_key, iteration)``, split
+    into the step-size search's key and the transition's. Returns
+    ``(key_prepare, noise)``, leading axes ``(iterations, chains)``.
+    """
+    iteration_keys = jax.vmap(lambda i: jax.vmap(rng.fold_in, in_axes=(0, None))(keys, i))(
+        iterations)
+    key_prepare, key_step = jax.vmap(jax.vmap(rng.split, out_axes=1), out_axes=1)(iteration_keys)
+    noise = jax.vmap(lambda k: jax.vmap(algorithm.noise)(k, positions))(key_step)
+    return key_prepare, noise
+
+
+# Its own program, independent of the model: it is shared by every model of the same
+# dimension and chunk shape, and XLA:CPU compiles the Threefry rounds slowly.
+_chunk_randomness_jit = jax.jit(_chunk_randomness, static_argnums=0)
+
+
+def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedule, data,
+                          randomness=None):
     """:func:`_chunk` without making the chains wait for each other after every iteration.
 
     Under ``vmap`` a NUTS iteration lasts as long as the longest of the
@@ -316,13 +335,10 @@ def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedul
     def schedule_at(index):
         return jax.tree.map(lambda a: a[jnp.minimum(index, n - 1)], xs)
 
-    # every iteration's random numbers, drawn before the loop: the same keys as _iteration's
-    iteration_keys = jax.vmap(lambda i: jax.vmap(jax.random.fold_in, in_axes=(0, None))(keys, i))(
-        xs.iteration)
-    key_prepare, key_step = jax.vmap(jax.vmap(jax.random.split, out_axes=1), out_axes=1)(
-        iteration_keys)
-    positions_now = jax.vmap(algorithm.position)(states)
-    noise = jax.vmap(lambda k: jax.vmap(algorithm.noise)(k, positions_now))(key_step)
+    if randomness is None:
+        randomness = _chunk_randomness(algorithm, keys, xs.iteration,
+                                       jax.vmap(algorithm.position)(states))
+    key_prepare, noise = randomness
 
     def begin(states, tunings, index, mask):
         """Prepare and start the iteration ``index`` of the chains in ``mask``."""
@@ -395,6 +411,13 @@ def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedul
 
 _chunk_jit = jax.jit(_chunk, static_argnums=(0, 1))
 _chunk_unsynchronized_jit = jax.jit(_chunk_unsynchronized, static_argnums=(0, 1))
+
+
+def _chunk_unsynchronized_vectorized(target, algorithm, carry, keys, xs: Schedule, data):
+    """:func:`_chunk_unsynchronized` with its random numbers from their own program."""
+    positions = jax.vmap(algorithm.position)(carry[0])
+    randomness = _chunk_randomness_jit(algorithm, keys, xs.iteration, positions)
+    return _chunk_unsynchronized_jit(target, algorithm, carry, keys, xs, data, randomness)
 
 
 def _parallel_chunk(mesh, chunk):
@@ -593,7 +616,7 @@ def _chunk_function(chain_method: str, chains: int, algorithm: Algorithm, lockst
         per_device = chains // num
     unsynchronized = algorithm.steps_one_at_a_time and per_device > 1 and not lockstep
     if chain_method != "parallel":
-        return _chunk_unsynchronized_jit if unsynchronized else _chunk_jit
+        return _chunk_unsynchronized_vectorized if unsynchronized else _chunk_jit
     mesh = jax.sharding.Mesh(np.array(devices[:num]), ("chain",))
     return _parallel_chunk(mesh, _chunk_unsynchronized if unsynchronized else _chunk)
 

@@ -62,7 +62,9 @@ try:
 except ImportError:  # older JAX
     from jax.core import ClosedJaxpr, jaxpr_as_fun
 
+from . import rng
 from .integrators import IntegratorState
+from .rng import threefry2x32
 from .metrics import Metric
 from .proposal import (
     Proposal,
@@ -256,41 +258,6 @@ def subtree_is_turning(checkpoints, leaf, velocity, momentum_sum, smallest: int 
 
 
 # -- random numbers ------------------------------------------------------------------------
-def _rotate_left(x, bits: int):
-    return lax.shift_left(x, jnp.uint32(bits)) | lax.shift_right_logical(x, jnp.uint32(32 - bits))
-
-
-def threefry2x32(key, counter):
-    """The Threefry-2x32 hash (20 rounds; Salmon et al. 2011), unrolled.
-
-    The same function as :func:`jax.extend.random.threefry_2x32`, written out
-    so that XLA:CPU fuses it into the loop body: JAX lowers it on CPU as a
-    rolled loop, i.e. a nested loop per call, which costs more than a cheap
-    leapfrog step.
-
-    Parameters
-    ----------
-    key : Array, shape (2,), uint32
-    counter : tuple of two uint32 arrays of the same shape
-
-    Returns
-    -------
-    tuple of two uint32 arrays
-        Random words; distinct counters give independent words.
-    """
-    k0, k1 = key[0], key[1]
-    ks = (k0, k1, k0 ^ k1 ^ jnp.uint32(0x1BD11BDA))
-    x0, x1 = counter[0] + ks[0], counter[1] + ks[1]
-    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
-    for i in range(5):
-        for r in rotations[i % 2]:
-            x0 = x0 + x1
-            x1 = _rotate_left(x1, r) ^ x0
-        x0 = x0 + ks[(i + 1) % 3]
-        x1 = x1 + ks[(i + 2) % 3] + jnp.uint32(i + 1)
-    return x0, x1
-
-
 def _to_uniform(word, dtype):
     """A uint32 word to a float of ``dtype`` on a regular grid in ``[0, 1)``."""
     if jnp.finfo(dtype).nmant >= 32:
@@ -509,7 +476,7 @@ def transition_words(key):
     Bit ``k`` of ``directions`` (uint32) is the direction of doubling ``k``
     (1: forward in time); ``seed`` ((2,) uint32) keys the per-step uniforms.
     """
-    words = jax.random.bits(key, (3,), jnp.uint32)
+    words = rng.bits(key, 3)
     return words[0], words[1:]
 
 
