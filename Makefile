@@ -19,10 +19,8 @@ demo: $(STAMP)
 	$(BIN)/python -m credo.demo
 
 # Two workers: the suite is dominated by JAX compilation, which is single-threaded.
-# Work stealing: an idle worker takes queued tests from the busy one, so the slow tests
-# near the end do not leave one core idle.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal --durations=15
+	$(BIN)/python -m pytest -q -n 2 --durations=15
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
