@@ -102,12 +102,16 @@ def _unit_interval(w0, w1, dtype):
     return lax.shift_right_logical(w0, jnp.uint32(8)).astype(dtype) * jnp.asarray(2.0 ** -24, dtype)
 
 
+def _unit_draws(key, shape, dtype, stream: int):
+    """``[0, 1)`` floats of ``shape`` (see :func:`_unit_interval`) from counter ``stream``."""
+    dtype = jnp.dtype(dtype) if dtype is not float else jnp.result_type(float)
+    w0, w1 = _hash(key, jnp.arange(math.prod(shape), dtype=jnp.uint32), stream)
+    return _unit_interval(w0, w1, dtype).reshape(shape)
+
+
 def uniform(key, shape=(), dtype=float):
     """``Uniform[0, 1)`` draws of ``shape``: the full mantissa of ``dtype`` (53 or 24 bits)."""
-    dtype = jnp.dtype(dtype) if dtype is not float else jnp.result_type(float)
-    size = math.prod(shape)
-    w0, w1 = _hash(key, jnp.arange(size, dtype=jnp.uint32), _UNIFORM)
-    return _unit_interval(w0, w1, dtype).reshape(shape)
+    return _unit_draws(key, shape, dtype, _UNIFORM)
 
 
 def normal(key, shape=(), dtype=float):
@@ -117,9 +121,7 @@ def normal(key, shape=(), dtype=float):
     full mantissa of ``dtype``; the lowest grid point is moved off ``-1`` so
     every draw is finite.
     """
-    dtype = jnp.dtype(dtype) if dtype is not float else jnp.result_type(float)
-    size = math.prod(shape)
-    w0, w1 = _hash(key, jnp.arange(size, dtype=jnp.uint32), _NORMAL)
-    signed = 2 * _unit_interval(w0, w1, dtype) - 1
+    signed = 2 * _unit_draws(key, shape, dtype, _NORMAL) - 1
+    dtype = signed.dtype
     signed = jnp.maximum(signed, jnp.nextafter(jnp.asarray(-1, dtype), jnp.asarray(0, dtype)))
-    return (jnp.asarray(math.sqrt(2), dtype) * lax.erf_inv(signed)).reshape(shape)
+    return jnp.asarray(math.sqrt(2), dtype) * lax.erf_inv(signed)

@@ -240,6 +240,14 @@ class HMC(NUTS):
 
 
 # -- one iteration of one chain -------------------------------------------------------------
+def _iteration_keys(chain_key, iteration):
+    """A chain's keys for one iteration: ``(for the step-size search, for the step)``.
+
+    Shared by both chunk programs, so that they draw the same random numbers.
+    """
+    return rng.split(rng.fold_in(chain_key, iteration))
+
+
 def _iteration(target, algorithm: Algorithm, data):
     """``(state, tuning, chain_key, x) -> (state, tuning, outputs)`` for one chain."""
 
@@ -247,7 +255,7 @@ def _iteration(target, algorithm: Algorithm, data):
         return target.logdensity(flat, data)
 
     def step(state, tuning, chain_key, x):
-        key_prepare, key_step = rng.split(rng.fold_in(chain_key, x.iteration))
+        key_prepare, key_step = _iteration_keys(chain_key, x.iteration)
         state = jax.lax.cond(x.iteration == 0,
                              lambda s: algorithm.init_state(algorithm.position(s), fn),
                              lambda s: s, state)
@@ -290,13 +298,11 @@ def _where_chains(mask, new, old):
 def _chunk_randomness(algorithm: Algorithm, keys, iterations, positions):
     """Every iteration's random numbers for :func:`_chunk_unsynchronized`, ahead of the loop.
 
-    The keys are :func:`_iteration`'s: ``fold_in(chain_key, iteration)``, split
-    into the step-size search's key and the transition's. Returns
+    The keys are :func:`_iteration`'s (:func:`_iteration_keys`). Returns
     ``(key_prepare, noise)``, leading axes ``(iterations, chains)``.
     """
-    iteration_keys = jax.vmap(lambda i: jax.vmap(rng.fold_in, in_axes=(0, None))(keys, i))(
-        iterations)
-    key_prepare, key_step = jax.vmap(jax.vmap(rng.split, out_axes=1), out_axes=1)(iteration_keys)
+    per_chain = jax.vmap(_iteration_keys, in_axes=(0, None), out_axes=1)
+    key_prepare, key_step = jax.vmap(per_chain, in_axes=(None, 0), out_axes=1)(keys, iterations)
     noise = jax.vmap(lambda k: jax.vmap(algorithm.noise)(k, positions))(key_step)
     return key_prepare, noise
 
