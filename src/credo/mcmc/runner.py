@@ -22,6 +22,7 @@ the posteriordb models, with the same random numbers per chain and iteration.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import NamedTuple
 
@@ -421,7 +422,7 @@ _chunk_unsynchronized_jit = jax.jit(_chunk_unsynchronized, static_argnums=(0, 1)
 
 def _chunk_unsynchronized_vectorized(target, algorithm, carry, keys, xs: Schedule, data):
     """:func:`_chunk_unsynchronized` with its random numbers from their own program."""
-    positions = jax.vmap(algorithm.position)(carry[0])
+    positions = _position_of(algorithm, carry[0])
     randomness = _chunk_randomness_jit(algorithm, keys, xs.iteration, positions)
     return _chunk_unsynchronized_jit(target, algorithm, carry, keys, xs, data, randomness)
 
@@ -552,7 +553,8 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
     groups = _chain_groups(chains, chain_method)
     outputs = []
     for group in groups:
-        carry = jax.tree.map(lambda a: a[group], (states, tuning))
+        carry = (states, tuning) if len(groups) == 1 else jax.tree.map(lambda a: a[group],
+                                                                        (states, tuning))
         chunk_fn = _chunk_function(chain_method, len(group), algorithm, lockstep)
         desc = f"{algorithm.name.upper()} " + (f"chain {group[0]}" if len(groups) > 1
                                                 else f"{chains} chains")
@@ -570,12 +572,26 @@ def _placeholder_state(algorithm, position):
     return _with_position(algorithm, state, position)
 
 
+@functools.lru_cache(maxsize=64)
+def _position_leaf(algorithm, treedef) -> int:
+    """Which leaf of a state with structure ``treedef`` is ``algorithm.position``'s."""
+    return algorithm.position(jax.tree.unflatten(treedef, list(range(treedef.num_leaves))))
+
+
+def _position_of(algorithm, state):
+    """``algorithm.position(state)`` without tracing (also for batched states): a leaf lookup.
+
+    Called on the host between chunks, where an eager ``vmap`` would cost a
+    trace per call.
+    """
+    leaves, treedef = jax.tree.flatten(state)
+    return leaves[_position_leaf(algorithm, treedef)]
+
+
 def _with_position(algorithm, state, position):
-    leaves = jax.tree.leaves(state)
-    probe = algorithm.position(jax.tree.unflatten(jax.tree.structure(state),
-                                                  list(range(len(leaves)))))
-    leaves[probe] = position
-    return jax.tree.unflatten(jax.tree.structure(state), leaves)
+    leaves, treedef = jax.tree.flatten(state)
+    leaves[_position_leaf(algorithm, treedef)] = position
+    return jax.tree.unflatten(treedef, leaves)
 
 
 def _initial_positions(target, key, chains, init):
