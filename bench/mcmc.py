@@ -15,7 +15,9 @@ Per model and peer:
   draws), the peers' rounds alternating so that a busy machine slows all
   of them alike;
 - min ESS: smallest bulk ESS over every constrained scalar (credo.diagnostics);
-- ESS/s: min ESS / hot wall time;
+- ESS/s: min ESS / hot wall time; also the median over rounds of each
+  round's min ESS / wall (each round is a new seed, so this damps one
+  seed's luck on the worst-mixing parameter) and the rounds' min-ESS range;
 - grads/draw: leapfrog steps per draw in the sampling phase;
 - turns/draw: leapfrog steps of the vectorized loop per draw. A vmapped NUTS
   step waits for the slowest chain at every draw (sum over draws of the
@@ -225,6 +227,9 @@ def bench_model(name, model, data, args):
         rows[peer] = {
             "compile_s": max(0.0, first - best["wall"]), "wall_s": best["wall"], "first_run_s": first,
             "walls_s": [r["wall"] for r in runs[peer]],
+            "min_ess_rounds": [r["min_ess"] for r in runs[peer]],
+            # each round is a new seed: the median damps one seed's luck on the worst parameter
+            "ess_per_s_median": float(np.median([r["min_ess"] / r["wall"] for r in runs[peer]])),
             "min_ess": best["min_ess"], "ess_per_s": best["min_ess"] / best["wall"],
             "grads_per_draw": float(steps.mean()), "turns_per_draw": float(turns) / steps.shape[1],
             "divergences": best["divergences"],
@@ -236,18 +241,25 @@ def _table(results, args):
     lines = [f"NUTS, {args.chains} chains x {args.draws} draws after {args.warmup} warmup, "
              f"vectorized; machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
              f"jax {jax.__version__}", "",
-             "| model | peer | compile s | wall s | min ESS | min ESS/s | credo / peer ESS/s | grads/draw | turns/draw | div |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| model | peer | compile s | wall s | min ESS | min ESS/s | credo / peer ESS/s | "
+             "min ESS over rounds | credo / peer, median over rounds | grads/draw | turns/draw | div |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for model, rows in results.items():
         mine = rows.get("credo", {}).get("ess_per_s")
+        mine_median = rows.get("credo", {}).get("ess_per_s_median")
         for peer, r in rows.items():
             if "error" in r:
-                lines.append(f"| {model} | {peer} | error: {r['error'][:60]} | | | | | | | |")
+                lines.append(f"| {model} | {peer} | error: {r['error'][:60]} | | | | | | | | | |")
                 continue
             ratio = (f"{mine / r['ess_per_s']:.2f}" if mine and peer != "credo"
                      and np.isfinite(r["ess_per_s"]) else "")
+            ratio_median = (f"{mine_median / r['ess_per_s_median']:.2f}"
+                            if mine_median and peer != "credo" else "")
+            spread = "-".join(f"{e:.0f}" for e in (min(r["min_ess_rounds"]),
+                                                    max(r["min_ess_rounds"])))
             lines.append(f"| {model} | {peer} | {r['compile_s']:.1f} | {r['wall_s']:.2f} | "
                          f"{r['min_ess']:.0f} | {r['ess_per_s']:.0f} | {ratio} | "
+                         f"{spread} | {ratio_median} | "
                          f"{r['grads_per_draw']:.1f} | {r['turns_per_draw']:.1f} | "
                          f"{r['divergences']} |")
     lines += ["", "| model | peer | sampling wall / gradient floor |", "|---|---|---|"]

@@ -546,8 +546,9 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
     schedule = build_schedule(warmup, draws, chunk,
                               adapt_mass=algorithm.uses_mass_windows and warmup > 0)
     # placeholder states: iteration 0 recomputes them from the positions inside the program
-    states = jax.vmap(lambda p: _placeholder_state(algorithm, p))(positions)
-    tuning = jax.vmap(lambda _: algorithm.init_tuning(target.dim, positions.dtype))(positions)
+    states = _placeholder_states(algorithm, positions)
+    tuning = jax.tree.map(lambda a: jnp.broadcast_to(a, (chains,) + jnp.shape(a)),
+                          algorithm.init_tuning(target.dim, positions.dtype))
     data_arrays = {k: jnp.asarray(v) for k, v in target.data.items()}
 
     groups = _chain_groups(chains, chain_method)
@@ -565,11 +566,22 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
     return _assemble(target, algorithm, outputs, groups, warmup, progress)
 
 
-def _placeholder_state(algorithm, position):
-    """A state with the right structure; its log density is filled in at iteration 0."""
-    shapes = jax.eval_shape(lambda p: algorithm.init_state(p, lambda x: jnp.sum(x)), position)
-    state = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-    return _with_position(algorithm, state, position)
+@functools.lru_cache(maxsize=64)
+def _state_shapes(algorithm, dim: int, dtype):
+    return jax.eval_shape(lambda p: algorithm.init_state(p, lambda x: jnp.sum(x)),
+                          jax.ShapeDtypeStruct((dim,), dtype))
+
+
+def _placeholder_states(algorithm, positions):
+    """States of the right structure, one per row of ``positions`` (chains, dim).
+
+    Their log density and gradient are zeros, filled in at iteration 0 inside
+    the compiled chunk; built without tracing, once per structure.
+    """
+    chains, dim = positions.shape
+    shapes = _state_shapes(algorithm, dim, jnp.dtype(positions.dtype))
+    state = jax.tree.map(lambda s: jnp.zeros((chains,) + s.shape, s.dtype), shapes)
+    return _with_position(algorithm, state, jnp.asarray(positions))
 
 
 @functools.lru_cache(maxsize=64)
