@@ -45,6 +45,10 @@ def test_posterior_layout(flu_nuts):
         assert post.stats[name].shape == (4, 1000), name
     assert post.num_grad_evals.sampling == int(post.stats["num_integration_steps"].sum())
     assert post.num_grad_evals.warmup > 0
+    warm = post.warmup_stats
+    assert warm["num_integration_steps"].shape == (4, 500)  # the fixture's warmup
+    assert post.num_grad_evals.warmup == int(warm["num_integration_steps"].sum())
+    assert np.ptp(warm["step_size"], axis=1).min() > 0  # the step size used while it adapts
     # the step size is constant after warmup, equal to the adapted one
     np.testing.assert_allclose(post.stats["step_size"], post.step_size[:, None] * np.ones((1, 1000)))
     assert post.inverse_mass_matrix.shape == (4, 1)

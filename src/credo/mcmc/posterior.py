@@ -56,12 +56,16 @@ class Posterior:
     algorithm : str
     timing : dict
         Seconds spent compiling, in warmup and in sampling.
+    warmup_stats : dict of str -> ndarray, shape ``(chains, warmup)``
+        The per-iteration statistics of ``stats`` during warmup (step size
+        while it adapts, tree depth, leapfrog steps, ...); empty without warmup.
     """
 
     def __init__(self, draws: dict, stats: dict, *, num_grad_evals: GradEvals, step_size,
                  inverse_mass_matrix, observed: dict | None = None, interrupted: bool = False,
                  algorithm: str = "nuts", max_tree_depth: int | None = None,
-                 timing: dict | None = None, warmup_draws: dict | None = None):
+                 timing: dict | None = None, warmup_draws: dict | None = None,
+                 warmup_stats: dict | None = None):
         self.draws = draws
         self.stats = stats
         self.num_grad_evals = num_grad_evals
@@ -73,6 +77,7 @@ class Posterior:
         self.max_tree_depth = max_tree_depth
         self.timing = timing or {}
         self.warmup_draws = warmup_draws
+        self.warmup_stats = warmup_stats or {}
 
     # -- shape -----------------------------------------------------------------------------
     @property

@@ -693,12 +693,16 @@ def _assemble(target, algorithm, outputs, groups, warmup, progress):
         warmup=int(sum(np.sum(w.get("num_integration_steps", 0)) for w in warm_stats)),
         sampling=int(np.sum(stats_out.get("num_integration_steps", 0))))
     warm_draws = cat("warmup_draws", False) if all(p["warmup_draws"] for p in parts) else {}
+    # an interrupted sequential run may leave chains with different warmup lengths
+    warm_lengths = {next(iter(w.values())).shape[1] for w in warm_stats}
+    warmup_stats = cat("warmup_stats", False) if len(warm_stats) == len(parts) and len(
+        warm_lengths) == 1 else {}
     posterior = Posterior(
         draws_out, stats_out, num_grad_evals=grad_evals, step_size=step_size,
         inverse_mass_matrix=inverse_mass_matrix, observed=target.observed,
         interrupted=interrupted, algorithm=algorithm.name,
         max_tree_depth=getattr(algorithm, "max_tree_depth", None) if algorithm.name == "nuts" else None,
-        timing=timing, warmup_draws=warm_draws or None)
+        timing=timing, warmup_draws=warm_draws or None, warmup_stats=warmup_stats)
     if progress:
         print(posterior.report())
     return posterior
