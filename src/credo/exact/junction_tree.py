@@ -26,6 +26,7 @@ time and reused.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import weakref
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ __all__ = ["JunctionTree", "BatchQueryResult", "junction_tree_query"]
 #: entries (all cliques, all rows of the chunk), about 512 MiB in float64 for
 #: the collected and the calibrated beliefs together.
 _CHUNK_ENTRIES = 1 << 25
+#: Instantiated plans (one per set of always-observed variables) a JunctionTree keeps.
+_MAX_INSTANTIATIONS = 8
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,28 @@ class _Calibration:
     beliefs: list | None = None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What the linear-space passes read: the clique tables and how messages and marginals are formed.
+
+    The full plan covers every variable. An *instantiated* plan drops the
+    variables observed in every row of a batch from the cliques; its
+    potentials are then the full tables indexed at each row's observed
+    states, shape ``(rows, *reduced clique shape)``, and ``gathered`` lists
+    the cliques whose tables those are.
+    """
+
+    potentials: list
+    up_plan: dict
+    down_plan: dict
+    to_parent: dict
+    to_child: dict
+    home: dict
+    lik_shape: dict
+    marg_plan: dict
+    gathered: tuple = ()
+
+
 class JunctionTree:
     r"""A compiled junction tree of a discrete model, for repeated exact queries.
 
@@ -183,6 +208,9 @@ class JunctionTree:
         self._build_messages()
         self._build_potentials()
         self._build_variable_plan()
+        self._plan = _Plan(self._potentials, self._up_plan, self._down_plan, self._to_parent, self._to_child,
+                           self._home, self._lik_shape, self._marg_plan)
+        self._instantiations: dict = {}
         self._prior, self._prior_up_log, self._prior_beliefs = None, {}, None
         self._prior = self._collect({}, dirty=None)  # evidence-free messages, reused by every query
         self._prior_log_scale = float(sum(self._prior_up_log.values()))
@@ -238,22 +266,34 @@ class JunctionTree:
         A message is kept in the axis order of the clique that computed it and
         transposed (it is small) into the receiver's order.
         """
-        self._up_plan, self._down_plan, self._up_axes, self._down_axes = {}, {}, {}, {}
-        self._to_parent, self._to_child = {}, {}
+        self._up_plan, self._down_plan, self._to_parent, self._to_child = self._edge_plans(self.cliques)
+        self._up_axes, self._down_axes = {}, {}
         self.separators = []
         for c in self._preorder[1:]:
             p = self._parent[c]
             child, parent = self.cliques[c], self.cliques[p]
             sep = set(child) & set(parent)
-            in_child = tuple(v for v in child if v in sep)
-            in_parent = tuple(v for v in parent if v in sep)
-            self.separators.append((c, p, in_child))
-            self._up_plan[c] = _reducer(self._shapes[c], [v in sep for v in child])
-            self._down_plan[c] = _reducer(self._shapes[p], [v in sep for v in parent])
+            self.separators.append((c, p, tuple(v for v in child if v in sep)))
             self._up_axes[c] = tuple(1 + a for a, v in enumerate(child) if v not in sep)
             self._down_axes[c] = tuple(1 + a for a, v in enumerate(parent) if v not in sep)
-            self._to_parent[c] = (_permutation(in_child, in_parent), self._broadcast_shape(parent, sep))
-            self._to_child[c] = (_permutation(in_parent, in_child), self._broadcast_shape(child, sep))
+
+    def _edge_plans(self, cliques: Sequence[tuple]) -> tuple[dict, dict, dict, dict]:
+        """``(up_plan, down_plan, to_parent, to_child)`` of this tree with clique variables ``cliques``."""
+        up_plan, down_plan, to_parent, to_child = {}, {}, {}, {}
+        for c in self._preorder[1:]:
+            p = self._parent[c]
+            child, parent = cliques[c], cliques[p]
+            sep = set(child) & set(parent)
+            in_child = tuple(v for v in child if v in sep)
+            in_parent = tuple(v for v in parent if v in sep)
+            up_plan[c] = _reducer(self._clique_shape(child), [v in sep for v in child])
+            down_plan[c] = _reducer(self._clique_shape(parent), [v in sep for v in parent])
+            to_parent[c] = (_permutation(in_child, in_parent), self._broadcast_shape(parent, sep))
+            to_child[c] = (_permutation(in_parent, in_child), self._broadcast_shape(child, sep))
+        return up_plan, down_plan, to_parent, to_child
+
+    def _clique_shape(self, clique: Sequence) -> tuple:
+        return tuple(self._cards[v] for v in clique)
 
     def _broadcast_shape(self, clique: tuple, kept) -> tuple:
         return (-1,) + tuple(self._cards[v] if v in kept else 1 for v in clique)
@@ -297,15 +337,20 @@ class JunctionTree:
 
     def _build_variable_plan(self) -> None:
         """Home clique of each variable (smallest holding it): evidence enters and marginals leave there."""
-        size = [int(np.prod(s)) for s in self._shapes]
-        self._home, self._lik_shape, self._marg_plan = {}, {}, {}
-        for i, clique in enumerate(self.cliques):
-            for a, v in enumerate(clique):
-                if v not in self._home or (size[i], i) < (size[self._home[v]], self._home[v]):
-                    self._home[v] = i
-                    self._lik_shape[v] = self._broadcast_shape(clique, (v,))
-                    self._marg_plan[v] = _reducer(self._shapes[i], [u == v for u in clique])
-        self._entries = sum(size)
+        self._home, self._lik_shape, self._marg_plan = self._variable_plans(self.cliques)
+        self._entries = sum(int(np.prod(s)) for s in self._shapes)
+
+    def _variable_plans(self, cliques: Sequence[tuple]) -> tuple[dict, dict, dict]:
+        """``(home, lik_shape, marg_plan)`` of every variable in ``cliques``."""
+        size = [math.prod(self._clique_shape(c)) for c in cliques]
+        home, lik_shape, marg_plan = {}, {}, {}
+        for i, clique in enumerate(cliques):
+            for v in clique:
+                if v not in home or (size[i], i) < (size[home[v]], home[v]):
+                    home[v] = i
+                    lik_shape[v] = self._broadcast_shape(clique, (v,))
+                    marg_plan[v] = _reducer(self._clique_shape(clique), [u == v for u in clique])
+        return home, lik_shape, marg_plan
 
     # ------------------------------------------------------------ reporting
     @property
@@ -330,13 +375,16 @@ class JunctionTree:
                 i = self._parent[i]
         return dirty
 
-    def _collect(self, likelihoods: Mapping[int, list], dirty: list[bool] | None) -> _Calibration:
+    def _collect(self, likelihoods: Mapping[int, list], dirty: list[bool] | None,
+                 plan: _Plan | None = None) -> _Calibration:
         """Collect pass in linear space with every message scaled to max 1.
 
         ``likelihoods[i]``: arrays broadcastable against clique ``i`` (batch
         first). ``dirty=None`` computes every clique (the prior pass);
-        otherwise clean cliques reuse the prior pass.
+        otherwise clean cliques reuse the prior pass (so a plan's clean cliques
+        must be those of the full plan).
         """
+        plan = plan or self._plan
         if dirty is None:
             collected, up = [None] * len(self.cliques), [None] * len(self.cliques)
             log_evidence = np.full(1, self._log_constant)
@@ -345,7 +393,7 @@ class JunctionTree:
             prior = self._prior
             collected, up = list(prior.collected), list(prior.up)
             log_evidence = np.full(1, self._log_constant + self._prior_log_scale)
-        potentials, children, to_parent = self._potentials, self._children, self._to_parent
+        potentials, children, to_parent = plan.potentials, self._children, plan.to_parent
         with np.errstate(divide="ignore", invalid="ignore"):
             for i in self._postorder:
                 if not dirty[i]:
@@ -360,7 +408,7 @@ class JunctionTree:
                     total = table.reshape(table.shape[0], -1).sum(axis=1)
                     log_evidence = log_evidence + np.log(total)
                     break
-                message = _reduce(table, self._up_plan[i])
+                message = _reduce(table, plan.up_plan[i])
                 top = message.reshape(message.shape[0], -1).max(axis=1)
                 if self._prior is not None:
                     log_evidence = log_evidence - self._prior_up_log[i]
@@ -370,13 +418,15 @@ class JunctionTree:
                     self._prior_up_log[i] = float(np.log(top[0])) if top[0] > 0 else 0.0
         return _Calibration(collected, up, log_evidence)
 
-    def _distribute(self, calibration: _Calibration, needed: list[bool] | None) -> None:
+    def _distribute(self, calibration: _Calibration, needed: list[bool] | None,
+                    plan: _Plan | None = None) -> None:
         """Hugin distribute pass: ``belief_i = collected_i * (sum of parent belief over the separator) / up_i``.
 
         The root belief is normalized, and the Hugin update keeps every belief
         summing to one. ``0/0`` is taken as 0: where the upward message is
         zero, the child's collected table is zero too.
         """
+        plan = plan or self._plan
         collected, up = calibration.collected, calibration.up
         root_table = collected[self.root]
         total = root_table.reshape(root_table.shape[0], -1).sum(axis=1)
@@ -386,17 +436,17 @@ class JunctionTree:
             for i in self._preorder[1:]:
                 if needed is not None and not needed[i]:
                     continue
-                permutation, shape = self._to_child[i]
-                message = _reduce(beliefs[self._parent[i]], self._down_plan[i])
+                permutation, shape = plan.to_child[i]
+                message = _reduce(beliefs[self._parent[i]], plan.down_plan[i])
                 if permutation is not None:
                     message = message.transpose(permutation)
                 message = message / np.where(up[i] > 0, up[i], 1.0)
                 beliefs[i] = collected[i] * message.reshape(shape)
         calibration.beliefs = beliefs
 
-    def _needed(self, targets: Iterable) -> list[bool] | None:
+    def _needed(self, targets: Iterable, plan: _Plan | None = None) -> list[bool] | None:
         """Cliques the distribute pass must reach: the targets' homes and their ancestors."""
-        homes = {self._home[v] for v in targets}
+        homes = {(plan or self._plan).home[v] for v in targets}
         if len(homes) == len(self.cliques):
             return None
         needed = [False] * len(self.cliques)
@@ -406,12 +456,14 @@ class JunctionTree:
                 i = self._parent[i]
         return needed
 
-    def _marginals(self, beliefs: list, targets: Sequence, rows: int) -> tuple[dict, np.ndarray]:
+    def _marginals(self, beliefs: list, targets: Sequence, rows: int,
+                   plan: _Plan | None = None) -> tuple[dict, np.ndarray]:
         """Normalized marginals ``{v: (rows, k)}`` and which rows came out finite (a positive, finite total)."""
+        plan = plan or self._plan
         out, totals = {}, []
         with np.errstate(divide="ignore", invalid="ignore"):
             for v in targets:
-                table = _reduce(beliefs[self._home[v]], self._marg_plan[v])
+                table = _reduce(beliefs[plan.home[v]], plan.marg_plan[v])
                 total = table.sum(axis=1, keepdims=True)
                 totals.append(total)
                 table = table / total
@@ -480,11 +532,13 @@ class JunctionTree:
             out[v] = lik.reshape(-1, k)
         return out
 
-    def _likelihoods(self, hard: Mapping[Hashable, np.ndarray], soft: Mapping) -> dict[int, list]:
+    def _likelihoods(self, hard: Mapping[Hashable, np.ndarray], soft: Mapping,
+                     plan: _Plan | None = None) -> dict[int, list]:
         """Per clique, the likelihood arrays of its variables reshaped to broadcast (batch first)."""
+        plan = plan or self._plan
         per_clique: dict[int, list] = {}
         for v, lik in list(hard.items()) + list(soft.items()):
-            per_clique.setdefault(self._home[v], []).append(lik.reshape(self._lik_shape[v]))
+            per_clique.setdefault(plan.home[v], []).append(lik.reshape(plan.lik_shape[v]))
         return per_clique
 
     # ------------------------------------------------------------ the pass
@@ -505,6 +559,68 @@ class JunctionTree:
         if bad.any():
             marginals, log_evidence = self._redo_in_log_space(hard, soft, targets, rows, bad, needed, marginals,
                                                               log_evidence, hard_indices)
+        return marginals, log_evidence
+
+    def _instantiated(self, observed: frozenset) -> _Plan:
+        """The plan with ``observed`` (hard evidence in every row) dropped from the cliques; cached.
+
+        Its ``potentials`` are the full tables rearranged to ``(configurations
+        of the clique's observed variables, *reduced shape)``, for
+        :meth:`_gather`. Clamping an observed variable shrinks every clique
+        that holds it by its number of states, instead of multiplying a one-hot
+        likelihood into the full table (Koller & Friedman 2009, sec. 10.3.1,
+        on evidence reduction).
+        """
+        plan = self._instantiations.get(observed)
+        if plan is not None:
+            return plan
+        cliques = [tuple(v for v in c if v not in observed) for c in self.cliques]
+        tables, gathered = [], []
+        for i, clique in enumerate(self.cliques):
+            axes = [a for a, v in enumerate(clique) if v in observed]
+            if not axes:
+                tables.append(self._potentials[i])
+                continue
+            kept = [a for a, v in enumerate(clique) if v not in observed]
+            table = self._potentials[i][0].transpose(axes + kept)
+            tables.append(np.ascontiguousarray(table).reshape((-1,) + self._clique_shape(cliques[i])))
+            gathered.append(i)
+        plan = _Plan(tables, *self._edge_plans(cliques), *self._variable_plans(cliques), gathered=tuple(gathered))
+        if len(self._instantiations) >= _MAX_INSTANTIATIONS:
+            self._instantiations.pop(next(iter(self._instantiations)))
+        self._instantiations[observed] = plan
+        return plan
+
+    def _gather(self, plan: _Plan, indices: Mapping[Hashable, np.ndarray]) -> _Plan:
+        """``plan`` with each gathered clique's table indexed at every row's observed states (rows first)."""
+        potentials = list(plan.potentials)
+        for i in plan.gathered:
+            flat = 0
+            for v in self.cliques[i]:
+                if v in indices:  # the clique's observed variables, in its axis order
+                    flat = flat * self._cards[v] + indices[v]
+            potentials[i] = plan.potentials[i][flat]
+        return dataclasses.replace(plan, potentials=potentials)
+
+    def _run_instantiated(self, observed: Mapping[Hashable, np.ndarray], hard: Mapping, soft: Mapping,
+                          targets: Sequence, rows: int, hard_indices: Mapping) -> tuple[dict, np.ndarray]:
+        """:meth:`_run` with the variables in ``observed`` (state indices, every row observed) clamped."""
+        plan = self._gather(self._instantiated(frozenset(observed)), observed)
+        likelihoods = self._likelihoods(hard, soft, plan)
+        free = [v for v in targets if v not in observed]
+        calibration = self._collect(likelihoods, self._dirty(list(likelihoods) + list(plan.gathered)), plan)
+        if free:
+            self._distribute(calibration, self._needed(free, plan), plan)
+        log_evidence = np.broadcast_to(calibration.log_evidence, (rows,)).copy()
+        marginals, finite = self._marginals(calibration.beliefs, free, rows, plan)
+        for v in targets:
+            if v in observed:
+                marginals[v] = self._one_hot(v, observed[v])
+        bad = ~(np.isfinite(log_evidence) & finite)
+        if bad.any():
+            every = {**hard, **{v: self._one_hot(v, i) for v, i in observed.items()}}
+            marginals, log_evidence = self._redo_in_log_space(every, soft, targets, rows, bad, self._needed(targets),
+                                                              marginals, log_evidence, hard_indices)
         return marginals, log_evidence
 
     def _prior_calibration(self) -> _Calibration:
@@ -597,20 +713,7 @@ class JunctionTree:
         if rows == 0:
             empty = {v: np.zeros((0, self._cards[v])) for v in targets}
             return BatchQueryResult(empty, np.zeros(0), {v: self.model.states(v) for v in targets})
-        # Chunks keep the batched clique tables within memory.
-        chunk = max(1, _CHUNK_ENTRIES // (2 * self._entries))
-        parts = []
-        for start in range(0, rows, chunk):
-            stop = min(rows, start + chunk)
-            part_indices = {v: i[start:stop] for v, i in indices.items()}
-            hard = {v: self._one_hot(v, i) for v, i in part_indices.items()}
-            part_soft = {v: (a[start:stop] if a.shape[0] == rows else a) for v, a in soft.items()}
-            try:
-                parts.append(self._run(hard, part_soft, targets, stop - start, part_indices))
-            except ImpossibleEvidenceError as error:
-                raise _shift_rows(error, start, self.model, indices) from None
-        marginals = {v: np.concatenate([np.asarray(m[v]) for m, _ in parts]) for v in targets}
-        log_evidence = np.concatenate([le for _, le in parts])
+        marginals, log_evidence = self._batch_distinct(rows, indices, targets, soft)
         if self.model.is_directed:
             # P(no evidence) = 1 for a Bayesian network; don't let rounded tables say otherwise.
             unobserved = np.ones(rows, dtype=bool)
@@ -619,6 +722,48 @@ class JunctionTree:
             if not soft:
                 log_evidence[unobserved] = 0.0
         return BatchQueryResult(marginals, log_evidence, {v: self.model.states(v) for v in targets})
+
+    def _batch_distinct(self, rows: int, indices: Mapping, targets: Sequence, soft: Mapping):
+        """:meth:`_batch_rows` on the distinct evidence rows only, expanded back to all ``rows``."""
+        if not indices or any(a.shape[0] == rows and rows > 1 for a in soft.values()):
+            return self._batch_rows(rows, indices, targets, soft)
+        matrix = np.stack(list(indices.values()), axis=1)
+        distinct, first, inverse = np.unique(matrix, axis=0, return_index=True, return_inverse=True)
+        if len(distinct) > 0.9 * rows:
+            return self._batch_rows(rows, indices, targets, soft)
+        inverse = inverse.reshape(-1)
+        try:
+            marginals, log_evidence = self._batch_rows(
+                len(distinct), {v: distinct[:, k] for k, v in enumerate(indices)}, targets, soft)
+        except ImpossibleEvidenceError as error:
+            bad = np.flatnonzero(np.isin(inverse, getattr(error, "rows", [])))
+            raise _impossible(bad, indices, self.model) from None
+        return {v: m[inverse] for v, m in marginals.items()}, log_evidence[inverse]
+
+    def _batch_rows(self, rows: int, indices: Mapping, targets: Sequence, soft: Mapping):
+        """Marginals ``{v: (rows, k)}`` and ln P(e) ``(rows,)`` of a batch, in chunks that fit in memory.
+
+        Variables observed in every row of a chunk are clamped
+        (:meth:`_run_instantiated`); the others enter as likelihoods.
+        """
+        chunk = max(1, _CHUNK_ENTRIES // (2 * self._entries))
+        parts = []
+        for start in range(0, rows, chunk):
+            stop = min(rows, start + chunk)
+            part_indices = {v: i[start:stop] for v, i in indices.items()}
+            part_soft = {v: (a[start:stop] if a.shape[0] == rows else a) for v, a in soft.items()}
+            clamped = {v: i for v, i in part_indices.items() if v not in part_soft and (i >= 0).all()}
+            hard = {v: self._one_hot(v, i) for v, i in part_indices.items() if v not in clamped}
+            try:
+                if clamped:
+                    parts.append(self._run_instantiated(clamped, hard, part_soft, targets, stop - start,
+                                                        part_indices))
+                else:
+                    parts.append(self._run(hard, part_soft, targets, stop - start, part_indices))
+            except ImpossibleEvidenceError as error:
+                raise _shift_rows(error, start, self.model, indices) from None
+        marginals = {v: np.concatenate([np.asarray(m[v]) for m, _ in parts]) for v in targets}
+        return marginals, np.concatenate([le for _, le in parts])
 
     def _targets(self, targets, default: list) -> list:
         if targets is None:
