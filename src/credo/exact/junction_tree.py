@@ -512,11 +512,10 @@ class JunctionTree:
     def _one_hot(self, variable, indices: np.ndarray) -> np.ndarray:
         """Likelihood rows of ``variable`` (rows, states): one-hot where observed (index >= 0), ones elsewhere."""
         k = self._cards[variable]
-        lik = np.zeros((len(indices), k))
-        observed = indices >= 0
-        lik[np.flatnonzero(observed), indices[observed]] = 1.0
-        lik[~observed] = 1.0
-        return lik
+        rows = _ONE_HOT_ROWS.get(k)
+        if rows is None:  # the k one-hot rows, then a row of ones, which index -1 picks
+            rows = _ONE_HOT_ROWS.setdefault(k, np.vstack([np.eye(k), np.ones((1, k))]))
+        return rows[indices]
 
     def _soft(self, soft_evidence: Mapping | None, rows: int) -> dict:
         out = {}
@@ -915,6 +914,7 @@ class JunctionTree:
 
 
 _ONES: dict[int, np.ndarray] = {}
+_ONE_HOT_ROWS: dict[int, np.ndarray] = {}
 
 
 def _reducer(shape: tuple, kept: Sequence[bool]) -> tuple[tuple, tuple]:
