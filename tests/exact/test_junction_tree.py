@@ -190,6 +190,20 @@ def test_batch_with_columns_observed_in_every_row_matches_single_queries(seed):
             np.testing.assert_allclose(batch.marginals[v][r], want, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_clamped_batch_on_a_markov_network_matches_brute_force(seed):
+    rng = np.random.default_rng(300 + seed)
+    mn = random_markov_network(rng, num_nodes=7, num_factors=8)
+    observed = [str(v) for v in rng.choice(mn.variables, size=3, replace=False)]
+    rows = [{v: mn.states(v)[int(rng.integers(mn.cardinality(v)))] for v in observed} for _ in range(25)]
+    batch = JunctionTree(mn).query(rows + rows[:5])
+    for r, evidence in enumerate(rows + rows[:5]):
+        marginals, log_z, _ = brute_force_query(mn, evidence)
+        assert batch.log_evidence[r] == pytest.approx(log_z, rel=1e-10)
+        for v, expected in marginals.items():
+            np.testing.assert_allclose(batch.marginals[v][r], expected, atol=1e-10)
+
+
 def test_clamped_batch_names_impossible_rows_and_recovers_underflow():
     engine = JunctionTree(credo.examples.sprinkler())
     fine = {"Sprinkler": "no", "Rain": "yes", "WetGrass": "yes"}

@@ -50,8 +50,9 @@ __all__ = ["JunctionTree", "BatchQueryResult", "junction_tree_query"]
 #: entries (all cliques, all rows of the chunk), about 512 MiB in float64 for
 #: the collected and the calibrated beliefs together.
 _CHUNK_ENTRIES = 1 << 25
-#: Instantiated plans (one per set of always-observed variables) a JunctionTree keeps.
-_MAX_INSTANTIATIONS = 8
+#: Instantiated plans (one per set of always-observed variables) a JunctionTree keeps;
+#: they hold message plans only, no tables.
+_MAX_INSTANTIATIONS = 32
 
 
 @dataclass(frozen=True)
@@ -563,28 +564,19 @@ class JunctionTree:
     def _instantiated(self, observed: frozenset) -> _Plan:
         """The plan with ``observed`` (hard evidence in every row) dropped from the cliques; cached.
 
-        Its ``potentials`` are the full tables rearranged to ``(configurations
-        of the clique's observed variables, *reduced shape)``, for
-        :meth:`_gather`. Clamping an observed variable shrinks every clique
-        that holds it by its number of states, instead of multiplying a one-hot
-        likelihood into the full table (Koller & Friedman 2009, sec. 10.3.1,
-        on evidence reduction).
+        Clamping an observed variable shrinks every clique that holds it by
+        its number of states, instead of multiplying a one-hot likelihood
+        into the full table (Koller & Friedman 2009, sec. 10.3.1, on evidence
+        reduction). The cliques that hold observed variables (``gathered``)
+        get their tables per batch from :meth:`_gather`; the plan itself holds
+        no table of its own.
         """
         plan = self._instantiations.get(observed)
         if plan is not None:
             return plan
         cliques = [tuple(v for v in c if v not in observed) for c in self.cliques]
-        tables, gathered = [], []
-        for i, clique in enumerate(self.cliques):
-            axes = [a for a, v in enumerate(clique) if v in observed]
-            if not axes:
-                tables.append(self._potentials[i])
-                continue
-            kept = [a for a, v in enumerate(clique) if v not in observed]
-            table = self._potentials[i][0].transpose(axes + kept)
-            tables.append(np.ascontiguousarray(table).reshape((-1,) + self._clique_shape(cliques[i])))
-            gathered.append(i)
-        plan = _Plan(tables, *self._edge_plans(cliques), *self._variable_plans(cliques), gathered=tuple(gathered))
+        gathered = tuple(i for i, c in enumerate(self.cliques) if not observed.isdisjoint(c))
+        plan = _Plan(self._potentials, *self._edge_plans(cliques), *self._variable_plans(cliques), gathered=gathered)
         if len(self._instantiations) >= _MAX_INSTANTIATIONS:
             self._instantiations.pop(next(iter(self._instantiations)))
         self._instantiations[observed] = plan
@@ -594,11 +586,12 @@ class JunctionTree:
         """``plan`` with each gathered clique's table indexed at every row's observed states (rows first)."""
         potentials = list(plan.potentials)
         for i in plan.gathered:
-            flat = 0
-            for v in self.cliques[i]:
-                if v in indices:  # the clique's observed variables, in its axis order
-                    flat = flat * self._cards[v] + indices[v]
-            potentials[i] = plan.potentials[i][flat]
+            clique = self.cliques[i]
+            picked = self._potentials[i][0][tuple(indices[v] if v in indices else slice(None) for v in clique)]
+            # numpy puts the row axis where adjacent index arrays were, or first if they are apart
+            axes = [a for a, v in enumerate(clique) if v in indices]
+            row_axis = axes[0] if axes[-1] - axes[0] == len(axes) - 1 else 0
+            potentials[i] = np.moveaxis(picked, row_axis, 0) if row_axis else picked
         return dataclasses.replace(plan, potentials=potentials)
 
     def _run_instantiated(self, observed: Mapping[Hashable, np.ndarray], hard: Mapping, soft: Mapping,
