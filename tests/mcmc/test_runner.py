@@ -227,8 +227,15 @@ def test_parallel_chains_on_two_host_devices(tmp_path):
         assert jax.device_count() == 2, jax.devices()
         import credo
         from credo.ppl.examples import flu_prevalence
+        from credo.mcmc import runner
         par = credo.nuts(flu_prevalence, {{"n": 100, "y": 12}}, chain_method="parallel", **{kw!r})
         np.save({str(tmp_path / "par.npy")!r}, par.draws["theta"])
+        # a second run reuses the sharded program: no new jitted function, no new compile
+        sharded = runner._parallel_chunk(tuple(jax.devices()), runner._chunk_unsynchronized)
+        compiled = sharded._cache_size()
+        credo.nuts(flu_prevalence, {{"n": 100, "y": 12}}, chain_method="parallel", **{{**{kw!r}, "seed": 6}})
+        assert runner._parallel_chunk.cache_info().currsize == 1, runner._parallel_chunk.cache_info()
+        assert sharded._cache_size() == compiled, (sharded._cache_size(), compiled)
         print("ok", par.draws["theta"].shape)
     """)
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}

@@ -427,8 +427,16 @@ def _chunk_unsynchronized_vectorized(target, algorithm, carry, keys, xs: Schedul
     return _chunk_unsynchronized_jit(target, algorithm, carry, keys, xs, data, randomness)
 
 
-def _parallel_chunk(mesh, chunk):
+@functools.lru_cache(maxsize=16)
+def _parallel_chunk(devices: tuple, chunk):
+    """The jitted ``chunk`` with its chains sharded over ``devices``.
+
+    Cached, so that every run on the same devices reuses one jitted function
+    (and its compiled programs) instead of compiling afresh.
+    """
     from jax.sharding import PartitionSpec as P
+
+    mesh = jax.sharding.Mesh(np.array(devices), ("chain",))
 
     def run(target, algorithm, carry, keys, xs, data):
         inner = jax.shard_map(lambda c, k, x, d: chunk(target, algorithm, c, k, x, d), mesh=mesh,
@@ -651,8 +659,7 @@ def _chunk_function(chain_method: str, chains: int, algorithm: Algorithm, lockst
     unsynchronized = algorithm.steps_one_at_a_time and per_device > 1 and not lockstep
     if chain_method != "parallel":
         return _chunk_unsynchronized_vectorized if unsynchronized else _chunk_jit
-    mesh = jax.sharding.Mesh(np.array(devices[:num]), ("chain",))
-    return _parallel_chunk(mesh, _chunk_unsynchronized if unsynchronized else _chunk)
+    return _parallel_chunk(tuple(devices[:num]), _chunk_unsynchronized if unsynchronized else _chunk)
 
 
 def _assemble(target, algorithm, outputs, groups, warmup, progress):
