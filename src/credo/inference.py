@@ -20,6 +20,8 @@ METHODS = {"ve": _ve.variable_elimination, "jt": junction_tree_query, "bp": beli
            "contract": contraction_query}
 #: Approximate methods, dispatched to ``credo.sampling`` (imported on first use).
 SAMPLING_METHODS = ("gibbs", "lw", "rejection")
+#: Methods that take ``soft_evidence``.
+SOFT_EVIDENCE_METHODS = ("auto", "jt", "ve")
 
 
 def query(
@@ -29,9 +31,10 @@ def query(
     method: str = "auto",
     num_samples: int | None = None,
     seed=None,
+    soft_evidence: Mapping | None = None,
     **options,
 ) -> QueryResult:
-    """Posterior marginals of ``targets`` given ``evidence``.
+    r"""Posterior marginals of ``targets`` given ``evidence``.
 
     Parameters
     ----------
@@ -55,6 +58,13 @@ def query(
         Sampling methods only: how many samples (default: the sampler's).
     seed : int or numpy.random.Generator, optional
         Sampling methods only: the same seed gives the same result.
+    soft_evidence : mapping, optional
+        ``{variable: likelihood}``, soft (virtual) evidence: a non-negative
+        vector over the variable's states, in the order of
+        ``model.states(variable)``, multiplied into the joint as if from an
+        observed child whose CPT column is the likelihood. ``"jt"`` and
+        ``"ve"`` (so ``"auto"``) support it; ``.log_evidence`` is then
+        :math:`\ln \sum_x P(x, e) \prod_v L_v(x_v)`.
     **options
         Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
 
@@ -73,6 +83,9 @@ def query(
         Naming the culprit and listing the valid choices.
     TypeError
         If ``num_samples`` or ``seed`` is given to an exact method.
+    ModelError
+        If ``soft_evidence`` is malformed (wrong length, negative) or given to
+        a method other than ``"jt"`` and ``"ve"``.
 
     Examples
     --------
@@ -81,6 +94,10 @@ def query(
     >>> round(credo.query(clinic, ["Flu"], {"Cough": "yes"}).marginals["Flu"]["yes"], 3)
     0.211
     """
+    if soft_evidence and method not in SOFT_EVIDENCE_METHODS:
+        raise ModelError(f"soft evidence is supported by method='jt' and 've' (and 'auto'), not {method!r}")
+    if soft_evidence:
+        options["soft_evidence"] = soft_evidence
     if method in SAMPLING_METHODS:
         from credo.sampling import sample_query  # deferred: keeps `import credo` (and the CLI) quick
 
@@ -99,9 +116,14 @@ def query(
     return METHODS[method](model, targets=targets, evidence=evidence, **options)
 
 
-def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order: str | Sequence = "min-fill") -> MPEResult:
-    """Most probable explanation: ``(assignment, log_joint)`` by max-product elimination."""
-    return _ve.mpe(model, evidence, elimination_order)
+def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order: str | Sequence = "min-fill",
+        soft_evidence: Mapping | None = None) -> MPEResult:
+    """Most probable explanation: ``(assignment, log_joint)`` by max-product elimination.
+
+    ``soft_evidence`` (``{variable: likelihood}``, as in :func:`query`) multiplies
+    each likelihood into the maximized product.
+    """
+    return _ve.mpe(model, evidence, elimination_order, soft_evidence=soft_evidence)
 
 
 def elimination_order(model: DiscreteModel, heuristic: str = "min-fill", evidence: Mapping | None = None) -> EliminationOrder:

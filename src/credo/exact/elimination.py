@@ -62,6 +62,13 @@ def interaction_graph(variables: Iterable, scopes: Iterable[Sequence]) -> nx.Gra
     return graph
 
 
+def likelihood_factors(model: DiscreteModel, soft_evidence: Mapping | None) -> list[DiscreteFactor]:
+    """Soft evidence as one unary factor per variable: Pearl's virtual evidence, an observed
+    child whose CPT column is the likelihood, multiplied into the joint (Pearl 1988, sec. 2.2.2)."""
+    return [DiscreteFactor([v], lik[0], {v: model.states(v)})
+            for v, lik in model.check_soft_evidence(soft_evidence).items()]
+
+
 class ReducedFactors:
     """The model's factors restricted to the evidence, once per query.
 
@@ -69,13 +76,15 @@ class ReducedFactors:
     later products start from well-conditioned numbers.
     """
 
-    def __init__(self, model: DiscreteModel, evidence: Mapping):
+    def __init__(self, model: DiscreteModel, evidence: Mapping, soft_evidence: Mapping | None = None):
         self.model = model
         self.evidence = evidence
+        likelihoods = likelihood_factors(model, soft_evidence)
+        self.soft = [f.variables[0] for f in likelihoods]
         self.tables: list[Table] = []
         self.scopes: list[frozenset] = []
         self.log_scales: list[float] = []
-        for factor in model.factors:
+        for position, factor in enumerate(list(model.factors) + likelihoods):
             index = tuple(model.state_index(v, evidence[v]) if v in evidence else slice(None)
                           for v in factor.variables)
             array = factor.values[index]
@@ -84,14 +93,15 @@ class ReducedFactors:
             if not top > 0:
                 raise ImpossibleEvidenceError(
                     evidence, f"the evidence {dict(evidence)} is impossible: it gives probability zero to "
-                              f"every entry of the factor over {factor.variables}")
+                              f"every entry of the factor over {factor.variables}"
+                              + (" (a soft-evidence likelihood)" if position >= len(model.factors) else ""))
             self.tables.append((array / top, labels))
             self.scopes.append(frozenset(factor.variables))
             self.log_scales.append(float(np.log(top)))
 
     def select(self, keep: Iterable) -> tuple[list[Table], float]:
         """Tables that matter for a query on ``keep``, and their summed log-scale."""
-        relevant = relevant_variables(self.model, list(keep) + list(self.evidence))
+        relevant = relevant_variables(self.model, list(keep) + list(self.evidence) + list(self.soft))
         chosen = [i for i, scope in enumerate(self.scopes) if relevant is None or scope <= relevant]
         return [self.tables[i] for i in chosen], float(sum(self.log_scales[i] for i in chosen))
 
@@ -265,6 +275,7 @@ def variable_elimination(
     evidence: Mapping | None = None,
     joint: bool = False,
     elimination_order: str | Sequence = "min-fill",
+    soft_evidence: Mapping | None = None,
 ) -> QueryResult:
     r"""Posterior marginals and :math:`\ln P(e)` by variable elimination.
 
@@ -280,6 +291,11 @@ def variable_elimination(
     elimination_order : str or sequence
         A heuristic name (``"min-fill"``, ``"min-degree"``, ``"weighted-min-fill"``,
         ``"min-weight"``) or an explicit order.
+    soft_evidence : mapping, optional
+        ``{variable: likelihood}``: a non-negative vector over the variable's
+        states (model order) multiplied into the joint, as if from an observed
+        child whose CPT column is the likelihood (virtual evidence; Pearl 1988).
+        ``.log_evidence`` is then :math:`\ln \sum_x P(x, e) \prod_v L_v(x_v)`.
 
     Returns
     -------
@@ -297,9 +313,10 @@ def variable_elimination(
         model.state_index(v, model.states(v)[0])  # validates the name
     free = [v for v in targets if v not in evidence]
     order = _global_order(model, evidence, elimination_order)
-    reduced = ReducedFactors(model, evidence)
+    reduced = ReducedFactors(model, evidence, soft_evidence)
     # P(no evidence) = 1 for a Bayesian network; don't let rounded tables say otherwise.
-    log_evidence = 0.0 if model.is_directed and not evidence else _normalized(reduced, (), order)[1]
+    log_evidence = 0.0 if model.is_directed and not evidence and not reduced.soft \
+        else _normalized(reduced, (), order)[1]
     marginals = {}
     for v in targets:
         if v in evidence:
@@ -316,26 +333,28 @@ def variable_elimination(
 
 
 def log_partition(model: DiscreteModel, evidence: Mapping | None = None,
-                  elimination_order: str | Sequence = "min-fill") -> float:
+                  elimination_order: str | Sequence = "min-fill", soft_evidence: Mapping | None = None) -> float:
     r""":math:`\ln \sum_{x \sim e} \prod_f \phi_f(x_f)`: ln Z for a Markov network, ln P(e) for a Bayesian network."""
     evidence = model.check_evidence(evidence)
     order = _global_order(model, evidence, elimination_order)
-    return _normalized(ReducedFactors(model, evidence), (), order)[1]
+    return _normalized(ReducedFactors(model, evidence, soft_evidence), (), order)[1]
 
 
 def mpe(model: DiscreteModel, evidence: Mapping | None = None,
-        elimination_order: str | Sequence = "min-fill") -> MPEResult:
+        elimination_order: str | Sequence = "min-fill", soft_evidence: Mapping | None = None) -> MPEResult:
     r"""Most probable explanation :math:`\arg\max_x P(x, e)` by max-product elimination.
 
     Returns
     -------
     MPEResult
         ``.assignment`` (every variable, evidence included) and ``.log_joint``
-        :math:`= \ln \max_x P(x, e)` (unnormalized log potential for a Markov network).
+        :math:`= \ln \max_x P(x, e)` (unnormalized log potential for a Markov network);
+        with ``soft_evidence`` (see :func:`variable_elimination`) the likelihoods
+        are factors of the maximized product.
     """
     evidence = model.check_evidence(evidence)
     tables = []
-    for factor in model.factors:
+    for factor in list(model.factors) + likelihood_factors(model, soft_evidence):
         reduced = factor.reduce(evidence) if evidence else factor
         tables.append((reduced.log_values, reduced.variables))
     order = _restricted_order(_global_order(model, evidence, elimination_order), tables, ())

@@ -519,18 +519,7 @@ class JunctionTree:
         return rows[indices]
 
     def _soft(self, soft_evidence: Mapping | None, rows: int) -> dict:
-        out = {}
-        for v, vector in (soft_evidence or {}).items():
-            self.model.states(v)  # validates the name
-            lik = np.asarray(vector, dtype=np.float64)
-            k = self._cards[v]
-            if lik.shape not in ((k,), (rows, k)) and not (lik.ndim == 2 and lik.shape == (1, k)):
-                raise ModelError(f"soft evidence on {v!r} needs {k} entries (or shape (rows, {k})), "
-                                 f"got shape {lik.shape}")
-            if np.isnan(lik).any() or (lik < 0).any():
-                raise ModelError(f"soft evidence on {v!r} must be non-negative")
-            out[v] = lik.reshape(-1, k)
-        return out
+        return self.model.check_soft_evidence(soft_evidence, rows)
 
     def _likelihoods(self, hard: Mapping[Hashable, np.ndarray], soft: Mapping,
                      plan: _Plan | None = None) -> dict[int, list]:
@@ -1056,6 +1045,7 @@ def junction_tree_query(
     evidence: Mapping | None = None,
     joint: bool = False,
     elimination_order: str | Sequence = "min-fill",
+    soft_evidence: Mapping | None = None,
 ) -> QueryResult:
     r"""Posterior marginals and :math:`\ln P(e)` by junction tree propagation.
 
@@ -1075,22 +1065,24 @@ def junction_tree_query(
         holds them all, else by variable elimination).
     elimination_order : str or sequence
         Heuristic name or explicit order used to triangulate.
+    soft_evidence : mapping, optional
+        ``{variable: likelihood}`` (see :meth:`JunctionTree.query`).
 
     Returns
     -------
     QueryResult
     """
     engine = _engine(model, elimination_order)
-    result = engine.query(dict(evidence or {}), targets=targets)
+    result = engine.query(dict(evidence or {}), targets=targets, soft_evidence=soft_evidence)
     if not joint:
         return result
     free = [v for v in result.marginals if v not in result.evidence]
     if not free:
         return result
     try:
-        factor = engine.joint(free, result.evidence)
+        factor = engine.joint(free, result.evidence, soft_evidence=soft_evidence)
     except ModelError:
         factor = variable_elimination(model, free, result.evidence, joint=True,
-                                      elimination_order=elimination_order).joint
+                                      elimination_order=elimination_order, soft_evidence=soft_evidence).joint
     return QueryResult(marginals=result.marginals, log_evidence=result.log_evidence, evidence=result.evidence,
                        joint=factor, method="jt")

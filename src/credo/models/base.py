@@ -65,6 +65,26 @@ class DiscreteModel:
             canonical[v] = self._state_names[v][index]
         return canonical
 
+    def check_soft_evidence(self, soft_evidence: Mapping | None, rows: int | None = None) -> dict:
+        """Soft (virtual) evidence as ``{variable: array (1 or rows, states)}``, validated.
+
+        Each likelihood is a non-negative, finite vector over the variable's
+        states in model order, multiplied into the joint as if from an
+        observed child whose CPT column is the likelihood. With ``rows``, a
+        likelihood may also have shape ``(rows, states)``: one per evidence row.
+        """
+        out = {}
+        for v, vector in (soft_evidence or {}).items():
+            k = self.cardinality(v)  # validates the name
+            lik = np.asarray(vector, dtype=np.float64)
+            if lik.shape not in ((k,), (1, k)) and not (rows is not None and lik.shape == (rows, k)):
+                wanted = f"{k} entries" + (f" (or shape ({rows}, {k}))" if rows is not None else "")
+                raise ModelError(f"soft evidence on {v!r} needs {wanted}, got shape {lik.shape}")
+            if not np.isfinite(lik).all() or (lik < 0).any():
+                raise ModelError(f"soft evidence on {v!r} must be non-negative and finite")
+            out[v] = lik.reshape(-1, k)
+        return out
+
     # --------------------------------------------------------------- factors
     @property
     def factors(self) -> list[DiscreteFactor]:  # pragma: no cover - abstract
