@@ -330,3 +330,14 @@ def test_cycles_and_undirected_graphs():
     check_acyclic(nx.DiGraph([("a", "b")]))
     with pytest.raises(ModelError, match="directed"):
         is_d_separated(nx.Graph([("a", "b")]), "a", "b")
+
+
+def test_a_model_instead_of_its_graph_is_a_typed_error_with_a_hint():
+    import credo
+
+    bn = credo.examples.clinic()
+    for call in (lambda: is_d_separated(bn, "Cold", "Flu"), lambda: markov_blanket(bn, "Flu"),
+                 lambda: moral_graph(bn)):
+        with pytest.raises(ModelError, match=r"got BayesianNetwork; pass its \.graph"):
+            call()
+    assert is_d_separated(bn.graph, "Cold", "Flu") == bn.is_d_separated("Cold", "Flu")

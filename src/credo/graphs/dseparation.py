@@ -103,6 +103,13 @@ class OpenPath:
 # --------------------------------------------------------------------------- validation
 
 
+def _require_digraph(graph) -> None:
+    if not isinstance(graph, nx.DiGraph):
+        hint = "; pass its .graph, or call the model's own method" if isinstance(getattr(graph, "graph", None),
+                                                                                 nx.DiGraph) else ""
+        raise ModelError(f"expected a directed graph (networkx.DiGraph), got {type(graph).__name__}{hint}")
+
+
 def check_acyclic(graph: nx.DiGraph) -> None:
     """Raise if ``graph`` is not a directed acyclic graph.
 
@@ -117,8 +124,7 @@ def check_acyclic(graph: nx.DiGraph) -> None:
     ModelError
         If ``graph`` is not directed.
     """
-    if not graph.is_directed():
-        raise ModelError("expected a directed graph (networkx.DiGraph)")
+    _require_digraph(graph)
     # A linear-time topological sort settles the common (acyclic) case;
     # networkx's find_cycle is much slower, so it only runs to name a cycle.
     if nx.is_directed_acyclic_graph(graph):
@@ -373,8 +379,7 @@ def markov_blanket(graph: nx.DiGraph, node) -> set:
     -------
     set
     """
-    if not graph.is_directed():
-        raise ModelError("expected a directed graph (networkx.DiGraph)")
+    _require_digraph(graph)
     if node not in graph:
         raise UnknownVariableError(node, graph.nodes)
     blanket = set(graph.predecessors(node))
