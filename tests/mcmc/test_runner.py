@@ -180,6 +180,33 @@ def test_init_strategies_and_values():
         credo.nuts(flu_prevalence, FLU, chains=3, init=np.zeros((2, 1)), progress=False)
 
 
+def test_bad_starts_and_settings_are_reported_before_sampling():
+    from credo.mcmc.target import as_target, initial_positions
+
+    with pytest.raises(credo.ModelError, match=r"not finite at the given init of chain\(s\) \[0, 1\]"):
+        credo.nuts(flu_prevalence, FLU, chains=2, init={"theta": 1.5}, progress=False)  # outside (0, 1)
+    with pytest.raises(credo.ModelError, match=r"chain\(s\) \[1\]"):
+        credo.nuts(lambda x: -jnp.log(x[0]), chains=2, init=np.array([[1.0], [-1.0]]), progress=False)
+    # A plain log density finite only for x > 0: Uniform(-2, 2) starts are redrawn until finite.
+    half = as_target(lambda x: jnp.where(x[0] > 0, -x[0], -jnp.inf), dim=1)
+    starts = np.asarray(initial_positions(half, jax.random.PRNGKey(0), 16, "uniform"))
+    assert starts.shape == (16, 1) and (starts > 0).all() and (starts < 2).all()
+    nowhere = as_target(lambda x: jnp.sum(x) * jnp.nan, dim=2)
+    with pytest.raises(credo.ModelError, match="no initial point"):
+        initial_positions(nowhere, jax.random.PRNGKey(0), 2, "uniform")
+    with pytest.raises(ValueError, match="target_accept"):
+        credo.nuts(flu_prevalence, FLU, target_accept=1.5, progress=False)
+    def needs_k(n, k):
+        flu_prevalence(n, k)
+
+    with pytest.raises(credo.ModelError, match=r"needs_k\(\) needs argument\(s\) \['k'\].*keys: \['n', 'kk'\]"):
+        credo.nuts(needs_k, {"n": 100, "kk": 12}, progress=False)
+    with pytest.raises(credo.ModelError, match=r"data keys \['kk'\] are neither arguments"):
+        credo.nuts(flu_prevalence, {"n": 100, "kk": 12}, progress=False)
+    with pytest.raises(credo.ModelError, match="dim= or an init array"):
+        credo.nuts(lambda x: -jnp.sum(x ** 2), progress=False)
+
+
 def test_interrupt_keeps_completed_draws(monkeypatch):
     calls = {"n": 0}
     real = jax.device_get

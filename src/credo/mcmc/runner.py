@@ -632,6 +632,10 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
         from credo.vi import pathfinder_init
 
         init = np.asarray(pathfinder_init(model, data, num_chains=chains, seed=seed))
+    if not 0.0 < target_accept < 1.0:
+        raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
+    if int(max_tree_depth) < 1:
+        raise ValueError(f"max_tree_depth must be >= 1, got {max_tree_depth!r}")
     target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
     settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
                     initial_step_size=1.0 if step_size is None else float(step_size),

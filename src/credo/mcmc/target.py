@@ -8,6 +8,7 @@ programs keyed on it are reused for new data of the same shapes.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import jax
@@ -53,6 +54,11 @@ class Target:
     def constrain(self, flat, data) -> dict:
         """Named values on the constrained scale at ``flat``."""
         return self._constrain(flat, data)
+
+    @property
+    def is_function(self) -> bool:
+        """A plain log density of a flat vector (not a model)."""
+        return self._static[0] == "function"
 
     def init(self, key, strategy) -> jax.Array:
         """One initial point, shape ``(dim,)``."""
@@ -129,21 +135,66 @@ def as_target(model, data=None, *, dim=None, init=None) -> Target:
 
 
 def initial_positions(target: Target, key, chains: int, init) -> jnp.ndarray:
-    """Starting points, shape ``(chains, dim)``.
+    """Starting points, shape ``(chains, dim)``, each with a finite log density and gradient.
 
     ``init`` is a strategy name (``"uniform"``, ``"median"``, ``"prior"``),
     a dict of constrained values per site, or an array of shape ``(dim,)`` or
     ``(chains, dim)``.
+
+    Raises
+    ------
+    ModelError
+        If a given starting point (or, for a plain log density, every one of
+        100 uniform draws) has a non-finite log density or gradient: a
+        sampler started there would return garbage without saying so.
     """
     if isinstance(init, str):
         keys = jax.random.split(key, chains)
-        return jnp.stack([target.init(k, init) for k in keys])
+        if target.is_function:
+            return _finite_uniform_starts(target, keys, init)
+        return jnp.stack([target.init(k, init) for k in keys])  # models search for finite points themselves
     if isinstance(init, dict):
-        return jnp.broadcast_to(target.unconstrain(init), (chains, target.dim))
-    init = jnp.asarray(init, dtype=float)
-    if init.shape == (target.dim,):
-        return jnp.broadcast_to(init, (chains, target.dim))
-    if init.shape == (chains, target.dim):
-        return init
-    raise ModelError(f"init has shape {init.shape}; expected ({target.dim},) or "
-                     f"({chains}, {target.dim})")
+        positions = jnp.broadcast_to(target.unconstrain(init), (chains, target.dim))
+    else:
+        init = jnp.asarray(init, dtype=float)
+        if init.shape == (target.dim,):
+            positions = jnp.broadcast_to(init, (chains, target.dim))
+        elif init.shape == (chains, target.dim):
+            positions = init
+        else:
+            raise ModelError(f"init has shape {init.shape}; expected ({target.dim},) or "
+                             f"({chains}, {target.dim})")
+    finite, value = _finite_at(target, positions)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ModelError(f"the log density or its gradient is not finite at the given init of chain(s) "
+                         f"{bad.tolist()} (log density {value[bad].tolist()}); start inside the support")
+    return positions
+
+
+def _finite_uniform_starts(target: Target, keys, strategy: str) -> jnp.ndarray:
+    """A plain log density's starts: Uniform(-2, 2) draws, redrawn (up to 100 times) where not finite."""
+    positions = jnp.stack([target.init(k, strategy) for k in keys])
+    for attempt in range(1, _MAX_INIT_TRIES + 1):
+        finite, value = _finite_at(target, positions)
+        if finite.all():
+            return positions
+        redrawn = jnp.stack([target.init(jax.random.fold_in(k, attempt), strategy) for k in keys])
+        positions = jnp.where(finite[:, None], positions, redrawn)
+    raise ModelError(f"no initial point with a finite log density and gradient found in {_MAX_INIT_TRIES} "
+                     f"Uniform(-2, 2) draws (last log densities {value.tolist()}); pass init=<array>")
+
+
+_MAX_INIT_TRIES = 100
+
+
+def _finite_at(target: Target, positions) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of ``positions`` (chains, dim) have a finite log density and gradient, and the values."""
+    value, grad = _value_and_grad(target, positions, target.data)
+    value, grad = np.asarray(value), np.asarray(grad)
+    return np.isfinite(value) & np.isfinite(grad).all(axis=-1), value
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _value_and_grad(target: Target, positions, data):
+    return jax.vmap(jax.value_and_grad(target.logdensity), in_axes=(0, None))(positions, data)

@@ -64,6 +64,12 @@ class BoundModel:
         self.model = model
         self.kwargs = {k: v for k, v in data.items() if accepted is None or k in accepted}
         self.observations = {k: v for k, v in data.items() if k not in self.kwargs}
+        missing = [name for name in _required_names(model) if name not in self.kwargs]
+        if missing:
+            name = getattr(model, "__name__", "the model")
+            raise ModelError(f"{name}() needs argument(s) {missing}, which data= does not give (data keys: "
+                             f"{list(data)}); a plain log density of one flat vector needs dim= or an "
+                             f"init array instead")
         self._run = _Data(functools.partial(model, **self.kwargs), self.observations)
 
     def __call__(self):
@@ -88,6 +94,16 @@ def _keyword_names(model) -> set | None:
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
     return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _required_names(model) -> list:
+    """Parameters of ``model`` without a default (empty when the signature cannot be read)."""
+    try:
+        params = inspect.signature(model).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.default is p.empty
+            and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def _as_data(value):
