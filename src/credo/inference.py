@@ -8,7 +8,7 @@ from credo.errors import ModelError
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
 from credo.exact.contraction import contraction_query
-from credo.exact.junction_tree import junction_tree_query
+from credo.exact.junction_tree import _is_batch, junction_tree_query
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
@@ -41,9 +41,13 @@ def query(
     model : BayesianNetwork, MarkovNetwork or FactorGraph
     targets : variable or sequence of variables, optional
         Default: every variable not in the evidence.
-    evidence : mapping, optional
+    evidence : mapping, list of mappings or pandas.DataFrame, optional
         ``{variable: state}``; states by name (or by position for models
-        whose states are integers).
+        whose states are integers). A list of mappings or a DataFrame (one row
+        per case, missing = unobserved) is a batch: the junction tree answers
+        it in one vectorized pass and returns a
+        :class:`~credo.exact.junction_tree.BatchQueryResult` (``method="auto"``
+        or ``"jt"``).
     method : {"auto", "jt", "ve", "bp", "contract", "gibbs", "lw", "rejection"}
         ``"auto"`` uses the junction tree (one calibration gives every
         marginal; the compiled tree is cached per model) unless a joint over
@@ -109,7 +113,7 @@ def query(
     if method == "auto":
         # A joint over targets, or an explicit (partial) elimination order, is a VE request.
         explicit_order = not isinstance(options.get("elimination_order", "min-fill"), str)
-        method = "ve" if options.get("joint") or explicit_order else "jt"
+        method = "ve" if (options.get("joint") or explicit_order) and not _is_batch(evidence) else "jt"
     if method not in METHODS:
         raise ModelError(f"unknown query method {method!r}; choose one of "
                          f"{sorted(METHODS) + list(SAMPLING_METHODS)} or 'auto'")

@@ -388,3 +388,30 @@ def test_jax_gradient_is_expected_family_counts():
     for factor, grad in zip(bn.factors, grads):
         expected = sum(engine.joint(list(factor.variables), evidence).values for evidence in rows)
         np.testing.assert_allclose(np.asarray(grad), expected, atol=1e-10)
+
+
+def test_credo_query_answers_a_batch_with_the_junction_tree_and_rejects_malformed_ones():
+    bn = credo.examples.clinic()
+    frame = pd.DataFrame({"Cough": ["yes", None, "no"], "Fever": [None, "yes", "no"]})
+    engine = JunctionTree(bn)
+    want = engine.query(frame)
+    for method in ("auto", "jt"):
+        got = credo.query(bn, evidence=frame, method=method)
+        assert isinstance(got, BatchQueryResult)
+        np.testing.assert_array_equal(got.log_evidence, want.log_evidence)
+        for v in want.marginals:
+            np.testing.assert_array_equal(got.marginals[v], want.marginals[v])
+    rows = credo.query(bn, evidence=[{"Cough": "yes"}, {}], targets=["Flu"])
+    assert rows.marginals["Flu"].shape == (2, 2)
+    assert rows.row(0).marginals["Flu"]["yes"] == pytest.approx(credo.query(bn, "Flu", {"Cough": "yes"},
+                                                                            method="ve").marginals["Flu"]["yes"])
+    with pytest.raises(credo.ModelError, match="not a list; for many rows"):
+        credo.query(bn, evidence=[{"Cough": "yes"}], method="ve")
+    with pytest.raises(credo.ModelError, match="single evidence only|not a batch"):
+        credo.query(bn, evidence=[{"Cough": "yes"}], method="jt", joint=True)
+    with pytest.raises(credo.ModelError, match=r"repeated columns \['Cough'\]"):
+        engine.query(pd.DataFrame([["yes", "no"]], columns=["Cough", "Cough"]))
+    with pytest.raises(credo.ModelError, match="row 1 of the evidence batch is a str"):
+        engine.query([{"Cough": "yes"}, "Fever=yes"])
+    with pytest.raises(credo.ModelError, match="evidence must be a mapping"):
+        engine.query(np.array([["yes"]]))

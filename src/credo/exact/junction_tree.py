@@ -765,6 +765,9 @@ class JunctionTree:
             import pandas as pd
 
             rows = len(evidence)
+            repeated = evidence.columns[evidence.columns.duplicated()].unique().tolist()
+            if repeated:
+                raise ModelError(f"the evidence DataFrame has repeated columns {repeated}")
             out = {}
             for column in evidence.columns:
                 if column not in self._cards:
@@ -778,6 +781,9 @@ class JunctionTree:
         out: dict = {}
         cache: dict = {}
         for r, case in enumerate(evidence):
+            if case is not None and not isinstance(case, Mapping):
+                raise ModelError(f"row {r} of the evidence batch is a {type(case).__name__}, not a mapping "
+                                 f"{{variable: state}}")
             for v, s in (case or {}).items():
                 if s is None or (isinstance(s, float) and np.isnan(s)):
                     continue
@@ -1058,11 +1064,12 @@ def junction_tree_query(
     model : BayesianNetwork, MarkovNetwork or FactorGraph
     targets : sequence, optional
         Query variables; default every non-evidence variable.
-    evidence : mapping, optional
-        ``{variable: state}``.
+    evidence : mapping, list of mappings or pandas.DataFrame, optional
+        ``{variable: state}``; a list or DataFrame is a batch of evidence rows,
+        answered in one vectorized pass (see :meth:`JunctionTree.query`).
     joint : bool
         Also return the joint posterior of ``targets`` (from a clique when one
-        holds them all, else by variable elimination).
+        holds them all, else by variable elimination); single evidence only.
     elimination_order : str or sequence
         Heuristic name or explicit order used to triangulate.
     soft_evidence : mapping, optional
@@ -1070,9 +1077,13 @@ def junction_tree_query(
 
     Returns
     -------
-    QueryResult
+    QueryResult, or BatchQueryResult for a batch
     """
     engine = _engine(model, elimination_order)
+    if _is_batch(evidence):
+        if joint:
+            raise ModelError("joint=True takes one evidence dict, not a batch of rows")
+        return engine.query(evidence, targets=targets, soft_evidence=soft_evidence)
     result = engine.query(dict(evidence or {}), targets=targets, soft_evidence=soft_evidence)
     if not joint:
         return result

@@ -58,6 +58,10 @@ class DiscreteModel:
 
     def check_evidence(self, evidence: Mapping | None) -> dict:
         """Evidence with each state replaced by its canonical name (validated)."""
+        if evidence is not None and not isinstance(evidence, Mapping):
+            raise ModelError(f"evidence must be a mapping {{variable: state}}, not a {type(evidence).__name__}; "
+                             f"for many rows at once pass a list of mappings or a DataFrame to the junction "
+                             f"tree (credo.query(..., method='jt') or credo.JunctionTree(model).query)")
         evidence = dict(evidence or {})
         canonical = {}
         for v, s in evidence.items():
