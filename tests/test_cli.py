@@ -148,6 +148,21 @@ def test_query_uai_integer_names_and_evid_file(capsys):
     assert data == expected
 
 
+def test_query_and_mpe_soft_evidence(capsys, asia):
+    soft = {"either": [0.9, 0.1], "asia": [0.3, 0.6]}
+    expected = credo.query(asia, evidence={"dysp": "yes"}, soft_evidence=soft, method="ve").to_dict()
+    data = run_json(capsys, "query", ASIA, "-e", "dysp=yes", "--soft", "either=0.9,0.1", "-s", "asia=0.3,0.6")
+    assert data["log_evidence"] == pytest.approx(expected["log_evidence"], rel=1e-12)
+    assert data["marginals"]["lung"]["yes"] == pytest.approx(expected["marginals"]["lung"]["yes"], rel=1e-12)
+    code, out, _ = run(capsys, "mpe", ASIA, "-s", "either=0.9,0.1")
+    assert code == 0 and "soft      either=0.9,0.1" in out
+    assert repr(credo.mpe(asia, soft_evidence={"either": [0.9, 0.1]}).log_joint) in out
+    assert "needs 2 entries" in assert_user_error(capsys, "query", ASIA, "-s", "either=0.9")
+    assert "VAR=W1,W2" in assert_user_error(capsys, "query", ASIA, "-s", "either=yes,no")
+    assert "two soft" in assert_user_error(capsys, "query", ASIA, "-s", "asia=1,1", "asia=1,2")
+    assert "method='jt' and 've'" in assert_user_error(capsys, "query", ASIA, "-s", "asia=1,1", "--method", "bp")
+
+
 # ------------------------------------------------------------------ mpe
 def test_mpe_json_shape_and_numbers(capsys, asia):
     data = run_json(capsys, "mpe", ASIA, "--evidence", "dysp=yes")

@@ -3,8 +3,8 @@
 A thin layer over the public API::
 
     credo info NET [--json]
-    credo query NET [--evidence VAR=STATE ...] [--target VAR ...] [--method auto|jt|ve|bp] [--json]
-    credo mpe NET [--evidence VAR=STATE ...] [--json]
+    credo query NET [--evidence VAR=STATE ...] [--soft VAR=W1,W2,...] [--target VAR ...] [--method ...] [--json]
+    credo mpe NET [--evidence VAR=STATE ...] [--soft VAR=W1,W2,...] [--json]
     credo dsep NET X Y [--given Z ...] [--json]
     credo vae-demo [--latent 2] [--epochs N] [--out DIR] [--seed S]
 
@@ -111,6 +111,16 @@ class _Names:
             nodes.extend(self.variable(p) for p in parts)
         return list(dict.fromkeys(nodes))
 
+    def soft(self, pairs: Sequence[tuple[str, list]]) -> dict:
+        """``{variable: likelihood}`` from ``--soft`` pairs (the library validates the weights)."""
+        out: dict = {}
+        for text, weights in pairs:
+            variable = self.variable(text)
+            if variable in out:
+                raise CommandError(f"variable {text!r} is given two soft likelihoods")
+            out[variable] = weights
+        return out
+
     def evidence(self, pairs: Sequence[tuple[str, str]], from_file: Mapping | None = None) -> dict:
         """Canonical evidence from ``--evidence`` pairs merged with a UAI evidence file.
 
@@ -130,6 +140,18 @@ class _Names:
                                    f"{merged[variable]!r} and {canonical!r}")
             merged[variable] = canonical
         return merged
+
+
+def _soft_item(text: str) -> tuple[str, list[float]]:
+    """argparse type of one ``VAR=W1,W2,...`` likelihood (split on the last '=': names may contain '=')."""
+    variable, sep, weights = text.rpartition("=")
+    try:
+        values = [float(w) for w in weights.split(",")]
+    except ValueError:
+        values = []
+    if not sep or not variable or not values:
+        raise argparse.ArgumentTypeError(f"expected VAR=W1,W2,... (one weight per state), got {text!r}")
+    return variable, values
 
 
 def _evidence_item(text: str) -> tuple[str, str]:
@@ -180,6 +202,11 @@ def _node_text(nodes: Sequence) -> str:
     if len(nodes) == 1:
         return str(nodes[0])
     return "{" + ", ".join(map(str, nodes)) + "}"
+
+
+def _print_soft(soft: Mapping) -> None:
+    if soft:
+        print("soft      " + ", ".join(f"{v}=" + ",".join(f"{w:g}" for w in weights) for v, weights in soft.items()))
 
 
 def _evidence_text(evidence: Mapping) -> str:
@@ -271,12 +298,14 @@ def cmd_query(args) -> int:
     names = _Names(model)
     evidence = names.evidence(args.evidence, file_evidence)
     targets = names.node_set(args.target) if args.target else None
-    result = credo.query(model, targets=targets, evidence=evidence, method=args.method)
+    soft = names.soft(args.soft)
+    result = credo.query(model, targets=targets, evidence=evidence, method=args.method, soft_evidence=soft)
     if args.json:
         _emit_json(result.to_dict())
         return 0
     label = "ln P(e)" if _is_bayesian(model) else "ln Z(e)"
     print(f"evidence  {_evidence_text(result.evidence)}")
+    _print_soft(soft)
     print(f"{label:<8}  {result.log_evidence!r}\n")
     rows = []
     for v, dist in result.marginals.items():
@@ -288,13 +317,16 @@ def cmd_query(args) -> int:
 
 def cmd_mpe(args) -> int:
     model, file_evidence = load_model(args.network, args.evid)
-    evidence = _Names(model).evidence(args.evidence, file_evidence)
-    result = credo.mpe(model, evidence)
+    names = _Names(model)
+    evidence = names.evidence(args.evidence, file_evidence)
+    soft = names.soft(args.soft)
+    result = credo.mpe(model, evidence, soft_evidence=soft)
     if args.json:
         _emit_json(result.to_dict())
         return 0
     label = "ln P(x, e)" if _is_bayesian(model) else "ln p~(x, e)"  # unnormalized for a Markov network
     print(f"evidence  {_evidence_text(result.evidence)}")
+    _print_soft(soft)
     print(f"{label}  {result.log_joint!r}\n")
     rows = [[v, s, "evidence" if v in result.evidence else ""] for v, s in result.assignment.items()]
     print(_table(["variable", "state", ""], rows))
@@ -361,6 +393,10 @@ def _add_evidence(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-e", "--evidence", metavar="VAR=STATE", nargs="+", action="extend", default=[],
                         type=_evidence_item,
                         help="observed states; repeatable, several per flag (split at the first '=')")
+    parser.add_argument("-s", "--soft", metavar="VAR=W1,W2,...", nargs="+", action="extend", default=[],
+                        type=_soft_item,
+                        help="soft (virtual) evidence: one non-negative likelihood per state, in the "
+                             "model's state order; repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:

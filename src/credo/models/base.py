@@ -82,7 +82,7 @@ class DiscreteModel:
             k = self.cardinality(v)  # validates the name
             lik = np.asarray(vector, dtype=np.float64)
             if lik.shape not in ((k,), (1, k)) and not (rows is not None and lik.shape == (rows, k)):
-                wanted = f"{k} entries" + (f" (or shape ({rows}, {k}))" if rows is not None else "")
+                wanted = f"{k} entries" + (f" (or shape ({rows}, {k}))" if rows is not None and rows > 1 else "")
                 raise ModelError(f"soft evidence on {v!r} needs {wanted}, got shape {lik.shape}")
             if not np.isfinite(lik).all() or (lik < 0).any():
                 raise ModelError(f"soft evidence on {v!r} must be non-negative and finite")
