@@ -340,6 +340,7 @@ class JunctionTree:
         """Home clique of each variable (smallest holding it): evidence enters and marginals leave there."""
         self._home, self._lik_shape, self._marg_plan = self._variable_plans(self.cliques)
         self._entries = sum(int(np.prod(s)) for s in self._shapes)
+        self._state_rank = {v: {s: i for i, s in enumerate(self.model.states(v))} for v in self.model.variables}
 
     def _variable_plans(self, cliques: Sequence[tuple]) -> tuple[dict, dict, dict]:
         """``(home, lik_shape, marg_plan)`` of every variable in ``cliques``."""
@@ -471,9 +472,11 @@ class JunctionTree:
                 out[v] = np.broadcast_to(table, (rows, table.shape[1])) if table.shape[0] != rows else table
         if not totals:
             return out, np.ones(rows, dtype=bool)
-        totals = np.concatenate(np.broadcast_arrays(*totals), axis=1)
+        if any(t.shape != totals[0].shape for t in totals):
+            totals = np.broadcast_arrays(*totals)
+        totals = np.concatenate(totals, axis=1)
         finite = (np.isfinite(totals) & (totals > 0)).all(axis=1)
-        return out, np.broadcast_to(finite, (rows,))
+        return out, finite if finite.shape == (rows,) else np.broadcast_to(finite, (rows,))
 
     # ------------------------------------------------------------ sum-/max-product, log space
     def _collect_log(self, log_likelihoods: Mapping[int, list], reduce) -> _Calibration:
@@ -542,7 +545,7 @@ class JunctionTree:
             calibration = self._collect(likelihoods, self._dirty(likelihoods))
             if targets:
                 self._distribute(calibration, needed)
-        log_evidence = np.broadcast_to(calibration.log_evidence, (rows,)).copy()
+        log_evidence = _rows_copy(calibration.log_evidence, rows)
         marginals, finite = self._marginals(calibration.beliefs, targets, rows)
         bad = ~(np.isfinite(log_evidence) & finite)
         if bad.any():
@@ -670,9 +673,10 @@ class JunctionTree:
         model = self.model
         evidence = model.check_evidence(evidence)
         targets = self._targets(targets, [v for v in model.variables if v not in evidence])
-        indices = {v: np.array([model.state_index(v, s)]) for v, s in evidence.items()}
+        rank = self._state_rank  # check_evidence made every state its canonical name
+        indices = {v: np.array([rank[v][s]]) for v, s in evidence.items()}
         hard = {v: self._one_hot(v, i) for v, i in indices.items()}
-        soft = self._soft(soft_evidence, 1)
+        soft = self._soft(soft_evidence, 1) if soft_evidence else {}
         free = [v for v in targets if v not in evidence]
         try:
             arrays, log_evidence = self._run(hard, soft, free, 1, indices)
@@ -934,6 +938,11 @@ def _reduce(table: np.ndarray, plan: tuple) -> np.ndarray:
     for ones, n, post in steps:
         table = table.reshape(-1, n) @ ones if post == 1 else ones @ table.reshape(-1, n, post)
     return table.reshape(out)
+
+
+def _rows_copy(values: np.ndarray, rows: int) -> np.ndarray:
+    """A writable copy of ``values`` (shape (1,) or (rows,)) with shape (rows,)."""
+    return values.copy() if values.shape == (rows,) else np.broadcast_to(values, (rows,)).copy()
 
 
 def _permutation(source: tuple, target: tuple) -> tuple | None:
