@@ -411,7 +411,7 @@ def test_credo_query_answers_a_batch_with_the_junction_tree_and_rejects_malforme
         credo.query(bn, evidence=[{"Cough": "yes"}], method="jt", joint=True)
     with pytest.raises(credo.ModelError, match=r"repeated columns \['Cough'\]"):
         engine.query(pd.DataFrame([["yes", "no"]], columns=["Cough", "Cough"]))
-    with pytest.raises(credo.ModelError, match="row 1 of the evidence batch is a str"):
+    with pytest.raises(credo.ModelError, match="row 1 of the data is a str"):
         engine.query([{"Cough": "yes"}, "Fever=yes"])
     with pytest.raises(credo.ModelError, match="evidence must be a mapping"):
         engine.query(np.array([["yes"]]))

@@ -35,7 +35,7 @@ from typing import Hashable, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError, UnknownVariableError
+from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError
 from credo.exact.contraction import _MEMORY_FRACTION, available_memory
 from credo.exact.elimination import interaction_graph, variable_elimination
 from credo.exact.result import MPEResult, QueryResult
@@ -762,53 +762,9 @@ class JunctionTree:
 
     def _batch_indices(self, evidence) -> tuple[int, dict]:
         """Number of rows and ``{variable: state index per row, -1 where unobserved}``."""
-        model = self.model
         if isinstance(evidence, Mapping):  # pragma: no cover - routed to the single path
             evidence = [evidence]
-        if hasattr(evidence, "columns"):  # a pandas DataFrame
-            import pandas as pd
-
-            rows = len(evidence)
-            repeated = evidence.columns[evidence.columns.duplicated()].unique().tolist()
-            if repeated:
-                raise ModelError(f"the evidence DataFrame has repeated columns {repeated}")
-            out = {}
-            for column in evidence.columns:
-                if column not in self._cards:
-                    raise UnknownVariableError(column, model.variables)
-                codes, uniques = pd.factorize(evidence[column], use_na_sentinel=True)
-                lookup = np.array([self._state(column, u) for u in uniques] + [-1], dtype=np.intp)
-                out[column] = lookup[codes]
-            return rows, out
-        evidence = list(evidence)
-        rows = len(evidence)
-        out: dict = {}
-        cache: dict = {}
-        for r, case in enumerate(evidence):
-            if case is not None and not isinstance(case, Mapping):
-                raise ModelError(f"row {r} of the evidence batch is a {type(case).__name__}, not a mapping "
-                                 f"{{variable: state}}")
-            for v, s in (case or {}).items():
-                if s is None or (isinstance(s, float) and np.isnan(s)):
-                    continue
-                if v not in out:
-                    if v not in self._cards:
-                        raise UnknownVariableError(v, model.variables)
-                    out[v] = np.full(rows, -1, dtype=np.intp)
-                key = (v, s)
-                if key not in cache:
-                    cache[key] = self._state(v, s)
-                out[v][r] = cache[key]
-        return rows, out
-
-    def _state(self, variable, state) -> int:
-        # Integer states read into a float column (NaN forces float) come back as 1.0, 2.0, ...
-        if isinstance(state, (float, np.floating)) and float(state).is_integer():
-            try:
-                return self.model.state_index(variable, state)
-            except KeyError:
-                return self.model.state_index(variable, int(state))
-        return self.model.state_index(variable, state)
+        return self.model.data_indices(evidence)
 
     def log_evidence(self, evidence=None, soft_evidence: Mapping | None = None):
         r""":math:`\ln P(e)` only (one collect pass): a float, or an array for a batch."""

@@ -69,6 +69,65 @@ class DiscreteModel:
             canonical[v] = self._state_names[v][index]
         return canonical
 
+    def data_indices(self, data) -> tuple[int, dict]:
+        """State indices of a table of cases: ``(rows, {variable: int array (rows,), -1 where missing})``.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or sequence of mappings
+            One case per row, columns (keys) named by variables, states by
+            name (or position for integer states); None/NaN marks a missing
+            value. Only the variables that appear get an entry.
+
+        Raises
+        ------
+        UnknownVariableError, UnknownStateError
+            Naming the culprit.
+        ModelError
+            A DataFrame with repeated columns, or a row that is not a mapping.
+        """
+        if hasattr(data, "columns"):  # a pandas DataFrame
+            import pandas as pd
+
+            repeated = data.columns[data.columns.duplicated()].unique().tolist()
+            if repeated:
+                raise ModelError(f"the data have repeated columns {repeated}")
+            out = {}
+            for column in data.columns:
+                self._check_variable(column)
+                codes, uniques = pd.factorize(data[column], use_na_sentinel=True)
+                lookup = np.array([self._row_state_index(column, u) for u in uniques] + [-1], dtype=np.intp)
+                out[column] = lookup[codes]
+            return len(data), out
+        data = list(data)
+        rows = len(data)
+        out: dict = {}
+        cache: dict = {}
+        for r, case in enumerate(data):
+            if case is not None and not isinstance(case, Mapping):
+                raise ModelError(f"row {r} of the data is a {type(case).__name__}, not a mapping "
+                                 f"{{variable: state}}")
+            for v, s in (case or {}).items():
+                if s is None or (isinstance(s, float) and np.isnan(s)):
+                    continue
+                if v not in out:
+                    self._check_variable(v)
+                    out[v] = np.full(rows, -1, dtype=np.intp)
+                key = (v, s)
+                if key not in cache:
+                    cache[key] = self._row_state_index(v, s)
+                out[v][r] = cache[key]
+        return rows, out
+
+    def _row_state_index(self, variable, state) -> int:
+        # Integer states read into a float column (NaN forces float) come back as 1.0, 2.0, ...
+        if isinstance(state, (float, np.floating)) and float(state).is_integer():
+            try:
+                return self.state_index(variable, state)
+            except KeyError:
+                return self.state_index(variable, int(state))
+        return self.state_index(variable, state)
+
     def check_soft_evidence(self, soft_evidence: Mapping | None, rows: int | None = None) -> dict:
         """Soft (virtual) evidence as ``{variable: array (1 or rows, states)}``, validated.
 
