@@ -30,6 +30,19 @@ def test_nuts_flu_matches_beta_13_89(flu_nuts):
     assert not flu_nuts.divergences.any()
 
 
+def test_posterior_predictive_takes_the_posterior(flu_nuts):
+    from scipy import stats
+
+    replicated = credo.ppl.posterior_predictive(flu_prevalence, flu_nuts, {"n": 100, "y": None}, seed=0)["y"]
+    assert replicated.shape == (4, 1000)
+    # Replicated counts follow BetaBinomial(100, 13, 89). Each draw's y adds binomial noise to the
+    # chain's theta, so theta's bulk ESS is a conservative effective size for the mean.
+    exact = stats.betabinom(100, 13, 89)
+    ess = flu_nuts.summary().loc["theta", "ess_bulk"]
+    assert abs(replicated.mean() - exact.mean()) < 4 * exact.std() / np.sqrt(ess)
+    assert abs(replicated.std() - exact.std()) < 0.1 * exact.std()
+
+
 def test_hmc_flu_matches_beta_13_89():
     post = credo.hmc(flu_prevalence, FLU, num_steps=8, chains=4, warmup=500, draws=1000, seed=2,
                      progress=False)

@@ -8,6 +8,7 @@ included: an observed site ``y`` comes back as replicated data under the name
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import jax
 import jax.numpy as jnp
@@ -50,10 +51,12 @@ def posterior_predictive(model, draws: dict, data: dict | None = None, seed=0) -
     Parameters
     ----------
     model : callable
-    draws : dict of str -> array
+    draws : dict of str -> array, or a Posterior
         Site name -> values with the same leading sample dimensions for every
-        site, e.g. ``(chains, draws)`` or ``(draws,)``, then the site's shape.
-        Deterministic sites in ``draws`` are recomputed, not substituted.
+        site, e.g. ``(chains, draws)`` or ``(draws,)``, then the site's shape;
+        or anything with such a dict as ``.draws`` (the ``Posterior`` of
+        ``credo.nuts``). Deterministic sites in ``draws`` are recomputed, not
+        substituted.
     data : dict, optional
         As for :func:`credo.ppl.logdensity`; observed sites are resimulated.
     seed : int or PRNG key
@@ -64,6 +67,8 @@ def posterior_predictive(model, draws: dict, data: dict | None = None, seed=0) -
         Every sample and deterministic site not in ``draws``, shape
         ``leading dims + site shape``.
     """
+    if not isinstance(draws, Mapping) and isinstance(getattr(draws, "draws", None), Mapping):
+        draws = draws.draws  # a Posterior
     bound = BoundModel(model, data)
     lead = _leading_shape(draws, prototype_trace(bound))
     n = math.prod(lead)
