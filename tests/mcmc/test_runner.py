@@ -220,6 +220,28 @@ def test_bad_starts_and_settings_are_reported_before_sampling():
         credo.nuts(lambda x: -jnp.sum(x ** 2), progress=False)
 
 
+def test_seeds_empty_runs_and_models_without_latents():
+    # runs of this size share the program of the interrupt test below
+    run = dict(chains=2, warmup=128, draws=64, progress=False)
+    plain = credo.nuts(flu_prevalence, FLU, seed=3, **run)
+    numpy_int = credo.nuts(flu_prevalence, FLU, seed=np.int64(3), **run)
+    np.testing.assert_array_equal(plain.draws["theta"], numpy_int.draws["theta"])
+    with pytest.raises(TypeError, match="seed must be an int or a JAX PRNG key"):
+        credo.nuts(flu_prevalence, FLU, seed=None, **run)
+    warmup_only = credo.nuts(flu_prevalence, FLU, seed=3, **{**run, "draws": 0})
+    assert warmup_only.draws["theta"].shape == (2, 0)
+    with pytest.raises(ValueError, match="no draws to summarize"):
+        warmup_only.summary()
+    with pytest.raises(ValueError, match="no draws to plot"):
+        warmup_only.plot_trace()
+
+    def all_observed():
+        credo.sample("y", credo.distributions.Normal(0.0, 1.0), obs=0.3)
+
+    with pytest.raises(credo.ModelError, match="no latent variables to sample"):
+        credo.nuts(all_observed, progress=False)
+
+
 def test_interrupt_keeps_completed_draws(monkeypatch):
     calls = {"n": 0}
     real = jax.device_get

@@ -105,7 +105,13 @@ class Posterior:
         """
         from credo.diagnostics import summary
 
+        self._require_draws("summarize")
         return summary(self.draws, prob=prob)
+
+    def _require_draws(self, what: str) -> None:
+        if self.num_draws == 0:
+            raise ValueError(f"the posterior has no draws to {what} (draws=0"
+                             + (", or the run was interrupted during warmup)" if self.interrupted else ")"))
 
     @property
     def e_bfmi(self) -> np.ndarray:
@@ -177,6 +183,7 @@ class Posterior:
         """
         from credo.viz.traces import plot_trace
 
+        self._require_draws("plot")
         return plot_trace(self.draws, self.divergences, names=names, max_elements=max_elements)
 
     def __repr__(self):

@@ -30,6 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from credo.errors import ModelError
+from credo.ppl.runtime import as_key
+
 from . import adaptation, hmc as hmc_kernel, nuts as nuts_kernel, rng
 from .posterior import GradEvals, Posterior
 from .target import as_target, initial_positions
@@ -546,7 +549,7 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
         raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
     if chains < 1 or draws < 0 or warmup < 0:
         raise ValueError("chains must be >= 1 and warmup, draws >= 0")
-    key = jax.random.PRNGKey(seed) if isinstance(seed, int) else seed
+    key = as_key(seed)
     key_init, key_chains = jax.random.split(key)
     positions = _initial_positions(target, key_init, chains, init)
     chain_keys = jax.random.split(key_chains, chains)
@@ -637,6 +640,9 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
     if int(max_tree_depth) < 1:
         raise ValueError(f"max_tree_depth must be >= 1, got {max_tree_depth!r}")
     target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
+    if target.dim == 0:
+        raise ModelError("the model has no latent variables to sample (every site is observed); "
+                         "simulate it with credo.prior_predictive instead")
     settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
                     initial_step_size=1.0 if step_size is None else float(step_size),
                     adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),

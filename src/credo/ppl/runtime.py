@@ -280,6 +280,8 @@ def _require_key(msg: Site):
 
 def as_key(key):
     """A PRNG key from an ``int`` seed or an existing key."""
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer, np.ndarray, jax.Array)):
+        raise TypeError(f"a seed must be an int or a JAX PRNG key, got {type(key).__name__} {key!r}")
     if isinstance(key, (int, np.integer)):
         return jax.random.PRNGKey(int(key))
     return key
