@@ -132,3 +132,15 @@ def test_progress_prints_acceptance(capsys):
     mh(flu_prevalence, FLU, chains=2, warmup=100, draws=100, seed=6, progress=True)
     out = capsys.readouterr().out
     assert "MH acceptance rate per chain:" in out and "adapted toward 0.440" in out
+
+
+def test_mh_and_gibbs_refuse_a_model_without_latent_variables():
+    import credo
+
+    def all_observed():
+        credo.sample("y", dist.Normal(0.0, 1.0), obs=0.3)
+
+    with pytest.raises(credo.ModelError, match="no latent variables to sample"):
+        mh(all_observed, progress=False)
+    with pytest.raises(credo.ModelError, match="no latent variables to sample"):
+        credo.gibbs(all_observed, progress=False)

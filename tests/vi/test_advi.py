@@ -146,6 +146,20 @@ def test_bad_arguments(ld):
         advi(ld, init=np.zeros(5), progress=False)
     with pytest.raises(ModelError, match="data"):
         advi(lambda x: -jnp.sum(x**2), {"y": 1}, dim=2)
+    with pytest.raises(ModelError, match="ADVI diverged: the ELBO or the variational parameters are not finite"):
+        advi(lambda x: jnp.nan * jnp.sum(x), dim=2, steps=20, precondition=None, progress=False)
+    with pytest.raises(TypeError, match="seed must be an int"):
+        advi(ld, seed=None, progress=False)
+
+
+def test_sample_counts_are_checked(ld):
+    q = MeanField(jnp.zeros(2), jnp.ones(2))
+    from credo.vi._target import as_target
+
+    approx = Approximation(q, as_target(ld), family="custom")
+    assert approx.sample(0)["beta"].shape == (0, 2)
+    with pytest.raises(ValueError, match="num_samples must be >= 0"):
+        approx.sample(-1)
 
 
 def test_approximation_is_constructible_from_any_family(ld):

@@ -52,7 +52,7 @@ from credo.errors import ModelError
 from . import runner
 from .posterior import Posterior
 from .runner import Algorithm
-from .target import as_target
+from .target import as_target, require_latents
 
 __all__ = ["mh", "RandomWalkMH", "IndependentMH", "MHState", "MHInfo", "optimal_acceptance",
            "robbins_monro"]
@@ -402,6 +402,7 @@ def mh(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 10
     if thin < 1:
         raise ValueError("thin must be >= 1")
     target = as_target(model, data, dim=dim, init=None if isinstance(init, (str, dict)) else init)
+    require_latents(target.dim)
     if isinstance(proposal, str):
         if proposal != "random_walk":
             raise ValueError(f"proposal must be 'random_walk', a distribution or a "

@@ -30,12 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from credo.errors import ModelError
 from credo.ppl.runtime import as_key
 
 from . import adaptation, hmc as hmc_kernel, nuts as nuts_kernel, rng
 from .posterior import GradEvals, Posterior
-from .target import as_target, initial_positions
+from .target import as_target, initial_positions, require_latents
 
 __all__ = ["nuts", "hmc", "run", "sample", "Algorithm", "NUTS", "HMC", "Schedule"]
 
@@ -640,9 +639,7 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
     if int(max_tree_depth) < 1:
         raise ValueError(f"max_tree_depth must be >= 1, got {max_tree_depth!r}")
     target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
-    if target.dim == 0:
-        raise ModelError("the model has no latent variables to sample (every site is observed); "
-                         "simulate it with credo.prior_predictive instead")
+    require_latents(target.dim)
     settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
                     initial_step_size=1.0 if step_size is None else float(step_size),
                     adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),

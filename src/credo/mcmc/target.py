@@ -17,7 +17,7 @@ import numpy as np
 
 from credo.errors import ModelError
 
-__all__ = ["Target", "as_target"]
+__all__ = ["Target", "as_target", "initial_positions", "require_latents"]
 
 
 class Target:
@@ -132,6 +132,13 @@ def as_target(model, data=None, *, dim=None, init=None) -> Target:
     if not callable(model):
         raise TypeError(f"expected a model function or a log density, got {type(model).__name__}")
     return _from_logdensity_object(logdensity(model, data))
+
+
+def require_latents(dim: int) -> None:
+    """Raise if a model has nothing to sample (``dim`` unconstrained coordinates)."""
+    if dim == 0:
+        raise ModelError("the model has no latent variables to sample (every site is observed); "
+                         "simulate it with credo.prior_predictive instead")
 
 
 def initial_positions(target: Target, key, chains: int, init) -> jnp.ndarray:

@@ -396,6 +396,24 @@ class Preconditioned(Family):
         return self.x_family().entropy()
 
 
+def _require_finite(q, history) -> None:
+    """Raise if the fit ended with non-finite variational parameters, or never saw a finite ELBO.
+
+    Steps with a non-finite gradient are skipped (``optax.apply_if_finite``), so
+    a log density that is NaN everywhere leaves q at its start: the ELBO
+    history is what shows it.
+    """
+    leaves = jax.tree_util.tree_leaves(eqx.filter(q, eqx.is_array))
+    history = np.asarray(history, dtype=float)
+    if all(np.isfinite(np.asarray(leaf)).all() for leaf in leaves) and np.isfinite(history).any():
+        return
+    last = float(history[-1]) if history.size else float("nan")
+    raise ModelError(f"ADVI diverged: the ELBO or the variational parameters are not finite after "
+                     f"{history.size} steps (last ELBO estimate {last}). The log density or its gradient "
+                     f"is not finite where q puts its mass: check the model's support and data, or lower "
+                     f"learning_rate")
+
+
 def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
          learning_rate: float | None = None, num_particles: int = 1, seed=0,
          progress: bool = True, tolerance: float = 1e-4, rank: int | None = None,
@@ -524,6 +542,7 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
                                 estimator=estimator, tolerance=tolerance, chunk_size=chunk_size,
                                 anneal_steps=anneal_steps, progress=progress, batches=batches,
                                 callback=callback)
+    _require_finite(q, history)
     info = {"estimator": estimator, "num_particles": num_particles,
             "precondition": precondition if affine is not None else None}
     if batches is not None:

@@ -200,6 +200,8 @@ class Approximation:
         ``replace=False`` makes importance resampling pick distinct proposals
         (draws without resampling are distinct anyway).
         """
+        if int(num_samples) < 0:
+            raise ValueError(f"num_samples must be >= 0, got {num_samples}")
         key = as_key(seed)
         if not self.resample:
             return np.asarray(_draw(self.q, key, int(num_samples)))

@@ -15,6 +15,7 @@ from credo.ppl.conjugacy import conjugate_conditional
 from .. import runner
 from ..posterior import Posterior
 from ..runner import Algorithm
+from ..target import require_latents
 from ._program import GibbsProgram
 from .updates import Conjugate, Enumerate, NUTSBlock, RandomWalk, Slice, enumeration_axes
 
@@ -270,6 +271,7 @@ def gibbs(model, data: dict | None = None, *, steps: dict | None = None, chains:
     {'theta': 'conjugate Beta-Binomial -> Beta'}
     """
     program = GibbsProgram(model, data)
+    require_latents(program.dim)
     settings = dict(target_accept=float(target_accept), max_tree_depth=int(max_tree_depth))
     updates = build_updates(program, steps, fallback=fallback, nuts_settings=settings)
     algorithm = Gibbs(program, updates)
