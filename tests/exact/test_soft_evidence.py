@@ -93,6 +93,8 @@ def test_bad_soft_evidence_is_a_typed_error_naming_the_variable():
         credo.query(bn, method="ve", soft_evidence={"Rain": [-0.2, 1.0]})
     with pytest.raises(credo.ModelError, match="'Rain' must be non-negative and finite"):
         credo.mpe(bn, soft_evidence={"Rain": [np.nan, 1.0]})
+    with pytest.raises(credo.ModelError, match="soft evidence must be a mapping"):
+        credo.query(bn, soft_evidence=[0.2, 0.8])
     with pytest.raises(credo.UnknownVariableError, match="Rian"):
         credo.query(bn, method="ve", soft_evidence={"Rian": [0.5, 0.5]})
     for method in ("ve", "jt"):

@@ -136,6 +136,9 @@ class DiscreteModel:
         observed child whose CPT column is the likelihood. With ``rows``, a
         likelihood may also have shape ``(rows, states)``: one per evidence row.
         """
+        if soft_evidence is not None and not isinstance(soft_evidence, Mapping):
+            raise ModelError(f"soft evidence must be a mapping {{variable: likelihood}}, "
+                             f"not a {type(soft_evidence).__name__}")
         out = {}
         for v, vector in (soft_evidence or {}).items():
             k = self.cardinality(v)  # validates the name
