@@ -521,9 +521,6 @@ class JunctionTree:
             rows = _ONE_HOT_ROWS.setdefault(k, np.vstack([np.eye(k), np.ones((1, k))]))
         return rows[indices]
 
-    def _soft(self, soft_evidence: Mapping | None, rows: int) -> dict:
-        return self.model.check_soft_evidence(soft_evidence, rows)
-
     def _likelihoods(self, hard: Mapping[Hashable, np.ndarray], soft: Mapping,
                      plan: _Plan | None = None) -> dict[int, list]:
         """Per clique, the likelihood arrays of its variables reshaped to broadcast (batch first)."""
@@ -676,7 +673,7 @@ class JunctionTree:
         rank = self._state_rank  # check_evidence made every state its canonical name
         indices = {v: np.array([rank[v][s]]) for v, s in evidence.items()}
         hard = {v: self._one_hot(v, i) for v, i in indices.items()}
-        soft = self._soft(soft_evidence, 1) if soft_evidence else {}
+        soft = self.model.check_soft_evidence(soft_evidence, 1) if soft_evidence else {}
         free = [v for v in targets if v not in evidence]
         try:
             arrays, log_evidence = self._run(hard, soft, free, 1, indices)
@@ -694,7 +691,7 @@ class JunctionTree:
     def _query_batch(self, evidence, targets, soft_evidence) -> BatchQueryResult:
         rows, indices = self._batch_indices(evidence)
         targets = self._targets(targets, list(self.model.variables))
-        soft = self._soft(soft_evidence, rows)
+        soft = self.model.check_soft_evidence(soft_evidence, rows)
         if rows == 0:
             empty = {v: np.zeros((0, self._cards[v])) for v in targets}
             return BatchQueryResult(empty, np.zeros(0), {v: self.model.states(v) for v in targets})
@@ -791,7 +788,7 @@ class JunctionTree:
         home = min(holders, key=lambda i: (int(np.prod(self._shapes[i])), i))
         indices = {v: np.array([self.model.state_index(v, s)]) for v, s in evidence.items()}
         hard = {v: self._one_hot(v, i) for v, i in indices.items()}
-        soft = self._soft(soft_evidence, 1)
+        soft = self.model.check_soft_evidence(soft_evidence, 1)
         likelihoods = self._likelihoods(hard, soft)
         needed = [False] * len(self.cliques)
         i = home
@@ -843,7 +840,7 @@ class JunctionTree:
         model = self.model
         evidence = model.check_evidence(evidence)
         hard = {v: _log(self._one_hot(v, np.array([model.state_index(v, s)]))) for v, s in evidence.items()}
-        soft = {v: _log(a) for v, a in self._soft(soft_evidence, 1).items()}
+        soft = {v: _log(a) for v, a in self.model.check_soft_evidence(soft_evidence, 1).items()}
         calibration = self._collect_log(self._likelihoods(hard, soft), _max_reduce)
         log_joint = float(calibration.log_evidence[0])
         if not np.isfinite(log_joint):

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ModelError
+from credo.ppl.logdensity import MAX_INIT_TRIES
 
 __all__ = ["Target", "as_target", "initial_positions", "require_latents"]
 
@@ -182,17 +183,14 @@ def initial_positions(target: Target, key, chains: int, init) -> jnp.ndarray:
 def _finite_uniform_starts(target: Target, keys, strategy: str) -> jnp.ndarray:
     """A plain log density's starts: Uniform(-2, 2) draws, redrawn (up to 100 times) where not finite."""
     positions = jnp.stack([target.init(k, strategy) for k in keys])
-    for attempt in range(1, _MAX_INIT_TRIES + 1):
+    for attempt in range(1, MAX_INIT_TRIES + 1):
         finite, value = _finite_at(target, positions)
         if finite.all():
             return positions
         redrawn = jnp.stack([target.init(jax.random.fold_in(k, attempt), strategy) for k in keys])
         positions = jnp.where(finite[:, None], positions, redrawn)
-    raise ModelError(f"no initial point with a finite log density and gradient found in {_MAX_INIT_TRIES} "
+    raise ModelError(f"no initial point with a finite log density and gradient found in {MAX_INIT_TRIES} "
                      f"Uniform(-2, 2) draws (last log densities {value.tolist()}); pass init=<array>")
-
-
-_MAX_INIT_TRIES = 100
 
 
 def _finite_at(target: Target, positions) -> tuple[np.ndarray, np.ndarray]:

@@ -34,7 +34,8 @@ from .runtime import Handler, Site, Trace, as_key
 
 __all__ = ["LogDensity", "SiteInfo", "logdensity"]
 
-_MAX_INIT_TRIES = 100
+#: Starting points tried before a model's init gives up (here, in Gibbs and in the samplers).
+MAX_INIT_TRIES = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -318,13 +319,13 @@ class LogDensity:
         key = as_key(key)
         if strategy not in INIT_STRATEGIES:
             raise ValueError(f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
-        for attempt in range(_MAX_INIT_TRIES):
+        for attempt in range(MAX_INIT_TRIES):
             flat, value, grad = _init_candidate(_Structure(self), strategy,
                                                 jax.random.fold_in(key, attempt), self.data)
             if np.isfinite(value) and np.all(np.isfinite(grad)):
                 return flat
         raise ModelError(f"no initial point with a finite log density and gradient found in "
-                         f"{_MAX_INIT_TRIES} tries with strategy {strategy!r}")
+                         f"{MAX_INIT_TRIES} tries with strategy {strategy!r}")
 
     def __repr__(self):
         return f"LogDensity(dim={self.dim}, names={self.names})"

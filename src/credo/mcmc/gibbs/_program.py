@@ -23,13 +23,13 @@ from credo.errors import ModelError
 from credo.ppl._model import transform_of
 from credo.ppl.conjugacy import ModelStructure
 from credo.ppl.handlers import trace
+from credo.ppl.logdensity import MAX_INIT_TRIES
 from credo.ppl.runtime import Handler, Site, Trace
 
 from ..target import Target
 
 __all__ = ["GibbsProgram", "SiteLayout"]
 
-_MAX_INIT_TRIES = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,12 +234,12 @@ class GibbsProgram:
     # -- initial points and the runner's target ----------------------------------------------
     def init(self, key, strategy: str = "uniform"):
         """A flat initial point with a finite log density, shape ``(dim,)``."""
-        for attempt in range(_MAX_INIT_TRIES):
+        for attempt in range(MAX_INIT_TRIES):
             k = jax.random.fold_in(key, attempt)
             flat = self._jit_flatten(self.structure.random_values(k, strategy))
             if np.isfinite(float(self._jit_logdensity(flat))):
                 return flat
-        raise ModelError(f"no initial point with a finite log density found in {_MAX_INIT_TRIES} "
+        raise ModelError(f"no initial point with a finite log density found in {MAX_INIT_TRIES} "
                          f"tries with strategy {strategy!r}")
 
     def unconstrain(self, values: dict):
