@@ -9,13 +9,13 @@ programs keyed on it are reused for new data of the same shapes.
 from __future__ import annotations
 
 import functools
-import inspect
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ModelError
+from credo.ppl._model import required_arguments
 from credo.ppl.logdensity import MAX_INIT_TRIES
 
 __all__ = ["Target", "as_target", "initial_positions", "require_latents"]
@@ -101,16 +101,6 @@ def _from_function(fn, dim: int) -> Target:
                   init=init)
 
 
-def _needs_positional_argument(fn, data: dict) -> bool:
-    """Whether ``fn`` has a required parameter that ``data`` does not supply (a plain log density)."""
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return False
-    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-               and p.name not in data for p in params)
-
-
 def as_target(model, data=None, *, dim=None, init=None) -> Target:
     """Wrap a model function, a :class:`~credo.ppl.LogDensity` or a plain log density.
 
@@ -124,7 +114,7 @@ def as_target(model, data=None, *, dim=None, init=None) -> Target:
     if isinstance(model, LogDensity):
         return _from_logdensity_object(model)
     if dim is None and init is not None and not isinstance(init, (str, dict)) \
-            and _needs_positional_argument(model, data or {}):
+            and any(name not in (data or {}) for name in required_arguments(model)):
         dim = int(np.shape(init)[-1])
     if dim is not None:
         if data:

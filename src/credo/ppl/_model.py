@@ -64,7 +64,7 @@ class BoundModel:
         self.model = model
         self.kwargs = {k: v for k, v in data.items() if accepted is None or k in accepted}
         self.observations = {k: v for k, v in data.items() if k not in self.kwargs}
-        missing = [name for name in _required_names(model) if name not in self.kwargs]
+        missing = [name for name in required_arguments(model) if name not in self.kwargs]
         if missing:
             name = getattr(model, "__name__", "the model")
             raise ModelError(f"{name}() needs argument(s) {missing}, which data= does not give (data keys: "
@@ -96,7 +96,7 @@ def _keyword_names(model) -> set | None:
     return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
-def _required_names(model) -> list:
+def required_arguments(model) -> list:
     """Parameters of ``model`` without a default (empty when the signature cannot be read)."""
     try:
         params = inspect.signature(model).parameters.values()
