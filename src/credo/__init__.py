@@ -7,6 +7,7 @@ variational inference.
 
 from credo import examples, graphs, io
 from credo.errors import (
+    ArgumentError,
     DistributionError,
     CPDError,
     ContractionTooLargeError,
@@ -84,6 +85,7 @@ __all__ = [
     "vae",
     "graphs",
     "io",
+    "ArgumentError",
     "CredoError",
     "ModelError",
     "CycleError",

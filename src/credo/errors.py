@@ -12,6 +12,7 @@ from typing import Iterable
 __all__ = [
     "CredoError",
     "ModelError",
+    "ArgumentError",
     "CycleError",
     "CPDError",
     "UnknownVariableError",
@@ -30,6 +31,21 @@ class CredoError(Exception):
 
 class ModelError(CredoError, ValueError):
     """A model is malformed (inconsistent states, bad structure, ...)."""
+
+
+class ArgumentError(CredoError, ValueError):
+    """A function was called with an argument value it cannot use (``chains=0``, a negative
+    warmup, an unknown family, a probability outside (0, 1), ...).
+
+    Attributes
+    ----------
+    argument : str
+        The name of the offending argument.
+    """
+
+    def __init__(self, argument: str, message: str):
+        self.argument = argument
+        super().__init__(f"{argument}: {message}")
 
 
 class CycleError(ModelError):
