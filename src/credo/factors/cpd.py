@@ -69,10 +69,21 @@ class TabularCPD:
         self._parent_states = None
         self._table = table
         if parent_states is not None:
+            if not isinstance(parent_states, Mapping):
+                raise CPDError(variable, f"parent_states must be a mapping {{parent: states}}, "
+                                         f"not a {type(parent_states).__name__}")
             lacking = [p for p in self._parents if p not in parent_states]
             if lacking:
                 raise CPDError(variable, f"parent_states lacks the states of {lacking}")
-            self._bind({p: tuple(parent_states[p]) for p in self._parents})
+            strangers = [p for p in parent_states if p not in self._parents]
+            if strangers:
+                raise CPDError(variable, f"parent_states names {strangers}, which are not among the "
+                                         f"parents {list(self._parents)}")
+            declared = {p: tuple(parent_states[p]) for p in self._parents}
+            for p, names in declared.items():
+                if len(set(names)) != len(names):
+                    raise CPDError(variable, f"parent_states of {p!r} repeats a state: {list(names)}")
+            self._bind(declared)
         else:
             self._check_values(table)
         table.flags.writeable = False
@@ -116,9 +127,39 @@ class TabularCPD:
             )
 
     def bind(self, parent_states: Mapping[Hashable, Sequence]) -> "TabularCPD":
-        """A copy whose parents' states are known (and the table shape checked)."""
+        """A copy whose parents' states are ``parent_states`` (and the table shape checked).
+
+        When the CPD was built with its own ``parent_states``, each parent's
+        declared states must be the same names as ``parent_states`` gives,
+        possibly in another order: the table's axes are then permuted into the
+        given order, so a row keeps meaning the parent state it was written for.
+
+        Raises
+        ------
+        CPDError
+            A parent's declared states are not a permutation of its states,
+            naming the CPD, the parent and both lists.
+        """
+        given = {p: tuple(parent_states[p]) for p in self._parents}
+        if self._parent_states is None:
+            bound = copy.copy(self)
+            bound._bind(given)
+            return bound
+        table = self._table
+        for axis, p in enumerate(self._parents):
+            declared, actual = self._parent_states[p], given[p]
+            if declared == actual:
+                continue
+            if sorted(map(str, declared)) != sorted(map(str, actual)) or len(declared) != len(actual):
+                raise CPDError(self._variable, f"parent_states gives {p!r} the states {list(declared)}, but "
+                                               f"{p!r} has the states {list(actual)}")
+            position = {str(s): i for i, s in enumerate(declared)}
+            table = np.take(table, [position[str(s)] for s in actual], axis=axis)
         bound = copy.copy(self)
-        bound._bind({p: tuple(parent_states[p]) for p in self._parents})
+        table = np.ascontiguousarray(table)
+        table.flags.writeable = False
+        bound._table = table
+        bound._parent_states = given
         return bound
 
     @property
