@@ -113,13 +113,22 @@ class UnknownStateError(CredoError, KeyError):
         return self._message
 
 
+def describe_evidence(evidence, limit: int = 8) -> str:
+    """``{variable: state}`` as text, with at most ``limit`` entries shown (messages stay readable)."""
+    items = list(dict(evidence or {}).items())
+    shown = ", ".join(f"{v!r}: {s!r}" for v, s in items[:limit])
+    if len(items) > limit:
+        shown += f", ... ({len(items) - limit} more of {len(items)} observed variables)"
+    return "{" + shown + "}"
+
+
 class ImpossibleEvidenceError(CredoError, ValueError):
     """The evidence has probability zero under the model, so no posterior exists."""
 
     def __init__(self, evidence: dict | None = None, message: str | None = None):
         self.evidence = dict(evidence or {})
         if message is None:
-            message = f"the evidence {self.evidence} has probability zero under the model"
+            message = f"the evidence {describe_evidence(self.evidence)} has probability zero under the model"
         super().__init__(message)
 
 

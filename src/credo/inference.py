@@ -32,6 +32,7 @@ def query(
     num_samples: int | None = None,
     seed=None,
     soft_evidence: Mapping | None = None,
+    evidence_index=None,
     **options,
 ) -> QueryResult:
     r"""Posterior marginals of ``targets`` given ``evidence``.
@@ -42,8 +43,10 @@ def query(
     targets : variable or sequence of variables, optional
         Default: every variable not in the evidence.
     evidence : mapping, list of mappings or pandas.DataFrame, optional
-        ``{variable: state}``; states by name (or by position for models
-        whose states are integers). A list of mappings or a DataFrame (one row
+        ``{variable: state}``; a value is always a state *name*, matched
+        exactly or by ``str`` (with states ``("1", "2", "3")``, ``1`` and
+        ``"1"`` name the first state and ``0`` is an error; positions go in
+        ``evidence_index``). A list of mappings or a DataFrame (one row
         per case, missing = unobserved) is a batch: the junction tree answers
         it in one vectorized pass and returns a
         :class:`~credo.exact.junction_tree.BatchQueryResult` (``method="auto"``
@@ -69,6 +72,11 @@ def query(
         observed child whose CPT column is the likelihood. ``"jt"`` and
         ``"ve"`` (so ``"auto"``) support it; ``.log_evidence`` is then
         :math:`\ln \sum_x P(x, e) \prod_v L_v(x_v)`.
+    evidence_index : mapping, list of mappings or pandas.DataFrame, optional
+        Evidence by state *position* ``{variable: 0 .. k-1}`` (or a batch of
+        such rows), e.g. from ``model.sample(..., as_indices=True)``; it is
+        turned into names with :meth:`DiscreteModel.states_from_indices` and
+        joins ``evidence`` (a variable may not be in both).
     **options
         Passed to the method (``joint=True``, ``elimination_order="min-fill"``, ...).
 
@@ -98,6 +106,7 @@ def query(
     >>> round(credo.query(clinic, ["Flu"], {"Cough": "yes"}).marginals["Flu"]["yes"], 3)
     0.211
     """
+    evidence = _with_positions(model, evidence, evidence_index)
     if soft_evidence and method not in SOFT_EVIDENCE_METHODS:
         raise ModelError(f"soft evidence is supported by method='jt' and 've' (and 'auto'), not {method!r}")
     if soft_evidence:
@@ -121,13 +130,33 @@ def query(
 
 
 def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order: str | Sequence = "min-fill",
-        soft_evidence: Mapping | None = None) -> MPEResult:
+        soft_evidence: Mapping | None = None, evidence_index: Mapping | None = None) -> MPEResult:
     """Most probable explanation: ``(assignment, log_joint)`` by max-product elimination.
 
-    ``soft_evidence`` (``{variable: likelihood}``, as in :func:`query`) multiplies
-    each likelihood into the maximized product.
+    ``evidence`` gives states by name and ``evidence_index`` by position, as
+    in :func:`query`. ``soft_evidence`` (``{variable: likelihood}``, as in
+    :func:`query`) multiplies each likelihood into the maximized product.
     """
+    evidence = _with_positions(model, evidence, evidence_index)
     return _ve.mpe(model, evidence, elimination_order, soft_evidence=soft_evidence)
+
+
+def _with_positions(model: DiscreteModel, evidence, evidence_index):
+    """``evidence`` joined with ``evidence_index`` turned into state names (a batch with a batch, row by row)."""
+    if evidence_index is None:
+        return evidence
+    if not isinstance(model, DiscreteModel):
+        raise ModelError(f"expected a discrete model, got {type(model).__name__}")
+    named = model.states_from_indices(evidence_index)
+    if evidence is None or (isinstance(evidence, Mapping) and not evidence):
+        return named
+    if isinstance(evidence, Mapping) and isinstance(named, Mapping):
+        both = sorted(set(evidence) & set(named), key=str)
+        if both:
+            raise ModelError(f"{both} are given in both evidence and evidence_index")
+        return {**evidence, **named}
+    raise ModelError("give a batch of evidence either by name (evidence=) or by position (evidence_index=), "
+                     "not both")
 
 
 def elimination_order(model: DiscreteModel, heuristic: str = "min-fill", evidence: Mapping | None = None) -> EliminationOrder:

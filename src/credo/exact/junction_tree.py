@@ -673,12 +673,13 @@ class JunctionTree:
         rank = self._state_rank  # check_evidence made every state its canonical name
         indices = {v: np.array([rank[v][s]]) for v, s in evidence.items()}
         hard = {v: self._one_hot(v, i) for v, i in indices.items()}
-        soft = self.model.check_soft_evidence(soft_evidence, 1) if soft_evidence else {}
+        soft, soft_scale = _rescaled(self.model.check_soft_evidence(soft_evidence, 1) if soft_evidence else {})
         free = [v for v in targets if v not in evidence]
         try:
             arrays, log_evidence = self._run(hard, soft, free, 1, indices)
         except ImpossibleEvidenceError:
             raise ImpossibleEvidenceError(evidence) from None
+        log_evidence = log_evidence + soft_scale
         marginals = {}
         for v in targets:
             if v in evidence:
@@ -691,11 +692,12 @@ class JunctionTree:
     def _query_batch(self, evidence, targets, soft_evidence) -> BatchQueryResult:
         rows, indices = self._batch_indices(evidence)
         targets = self._targets(targets, list(self.model.variables))
-        soft = self.model.check_soft_evidence(soft_evidence, rows)
+        soft, soft_scale = _rescaled(self.model.check_soft_evidence(soft_evidence, rows))
         if rows == 0:
             empty = {v: np.zeros((0, self._cards[v])) for v in targets}
             return BatchQueryResult(empty, np.zeros(0), {v: self.model.states(v) for v in targets})
         marginals, log_evidence = self._batch_distinct(rows, indices, targets, soft)
+        log_evidence = log_evidence + soft_scale
         if self.model.is_directed:
             # P(no evidence) = 1 for a Bayesian network; don't let rounded tables say otherwise.
             unobserved = np.ones(rows, dtype=bool)
@@ -788,7 +790,7 @@ class JunctionTree:
         home = min(holders, key=lambda i: (int(np.prod(self._shapes[i])), i))
         indices = {v: np.array([self.model.state_index(v, s)]) for v, s in evidence.items()}
         hard = {v: self._one_hot(v, i) for v, i in indices.items()}
-        soft = self.model.check_soft_evidence(soft_evidence, 1)
+        soft, _ = _rescaled(self.model.check_soft_evidence(soft_evidence, 1))
         likelihoods = self._likelihoods(hard, soft)
         needed = [False] * len(self.cliques)
         i = home
@@ -840,9 +842,10 @@ class JunctionTree:
         model = self.model
         evidence = model.check_evidence(evidence)
         hard = {v: _log(self._one_hot(v, np.array([model.state_index(v, s)]))) for v, s in evidence.items()}
-        soft = {v: _log(a) for v, a in self.model.check_soft_evidence(soft_evidence, 1).items()}
+        soft, soft_scale = _rescaled(self.model.check_soft_evidence(soft_evidence, 1))
+        soft = {v: _log(a) for v, a in soft.items()}
         calibration = self._collect_log(self._likelihoods(hard, soft), _max_reduce)
-        log_joint = float(calibration.log_evidence[0])
+        log_joint = float(calibration.log_evidence[0] + soft_scale[0])
         if not np.isfinite(log_joint):
             raise ImpossibleEvidenceError(evidence)
         chosen: dict = {}
@@ -856,6 +859,32 @@ class JunctionTree:
             chosen.update(zip(free, map(int, best)))
         assignment = {v: evidence[v] if v in evidence else model.states(v)[chosen[v]] for v in model.variables}
         return MPEResult(assignment=assignment, log_joint=log_joint, evidence=evidence)
+
+
+def _rescaled(soft: Mapping) -> tuple[dict, np.ndarray]:
+    r"""Soft-evidence likelihoods divided by their row maxima, and :math:`\sum_v \ln \max` per row.
+
+    A likelihood is scale-free: only ratios between states matter for the
+    posterior, and the scale adds :math:`\ln c` to :math:`\ln P(e)`. Tiny
+    (subnormal) likelihoods would otherwise lose their mantissa in the
+    collect products. An all-zero row keeps its zeros, so it still reads as
+    impossible evidence.
+
+    Returns
+    -------
+    soft : dict
+        ``{variable: (rows or 1, states)}`` with each non-zero row's maximum 1.
+    log_scale : numpy.ndarray
+        Shape ``(rows or 1,)``: to be added to the ln P(e) of each row.
+    """
+    scaled = {}
+    log_scale = np.zeros(1)
+    for v, lik in soft.items():
+        peak = lik.max(axis=-1, keepdims=True)
+        safe = np.where(peak > 0, peak, 1.0)
+        scaled[v] = lik / safe
+        log_scale = log_scale + np.log(safe[:, 0])
+    return scaled, log_scale
 
 
 _ONES: dict[int, np.ndarray] = {}
@@ -1046,7 +1075,7 @@ def junction_tree_query(
         if joint:
             raise ModelError("joint=True takes one evidence dict, not a batch of rows")
         return engine.query(evidence, targets=targets, soft_evidence=soft_evidence)
-    result = engine.query(dict(evidence or {}), targets=targets, soft_evidence=soft_evidence)
+    result = engine.query(evidence, targets=targets, soft_evidence=soft_evidence)
     if not joint:
         return result
     free = [v for v in result.marginals if v not in result.evidence]

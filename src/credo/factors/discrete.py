@@ -8,20 +8,25 @@ import numpy as np
 
 from credo.errors import ModelError, UnknownStateError, UnknownVariableError
 
-__all__ = ["DiscreteFactor", "state_index", "contract", "align"]
+__all__ = ["DiscreteFactor", "state_index", "position_index", "contract", "align"]
 
 
 def state_index(variable: Hashable, state, states: Sequence) -> int:
-    """Position of ``state`` among ``states``.
+    """Position of the state named ``state`` among ``states``.
 
-    Exact matches win; otherwise a state given as a string matches a state whose
-    ``str`` is equal (so ``"1"`` finds the integer state ``1`` of a UAI model),
-    and a bare integer finds that position when the states are not integers.
+    A value is always a state *name*, never a position: it matches a state
+    equal to it, or else a state whose ``str`` equals ``str(state)`` (so the
+    integer ``1`` and the string ``"1"`` both find a state named ``"1"``, and
+    ``"1"`` finds the integer state ``1`` of a UAI model). With states
+    ``("1", "2", "3")`` the value ``0`` is therefore an error, not the first
+    state. Positions are taken only where an API says so
+    (``credo.query(..., evidence_index=...)``,
+    :meth:`~credo.models.base.DiscreteModel.states_from_indices`).
 
     Raises
     ------
     UnknownStateError
-        Naming the variable and listing its valid states.
+        Naming the variable, the value and the valid states.
     """
     for i, s in enumerate(states):
         if s == state and type(s) is type(state):
@@ -30,10 +35,21 @@ def state_index(variable: Hashable, state, states: Sequence) -> int:
     for i, s in enumerate(states):
         if str(s) == text:
             return i
-    if isinstance(state, (int, np.integer)) and not isinstance(state, bool):
-        if not any(isinstance(s, (int, np.integer)) for s in states) and 0 <= state < len(states):
-            return int(state)
     raise UnknownStateError(variable, state, states)
+
+
+def position_index(variable: Hashable, position, states: Sequence) -> int:
+    """``position`` checked as an index into ``states`` (the explicit, by-position form of evidence).
+
+    Raises
+    ------
+    UnknownStateError
+        ``position`` is not an integer in ``[0, len(states))``.
+    """
+    if isinstance(position, (bool, np.bool_)) or not isinstance(position, (int, np.integer)) \
+            or not 0 <= position < len(states):
+        raise UnknownStateError(variable, position, [f"position {i} ({s!r})" for i, s in enumerate(states)])
+    return int(position)
 
 
 def align(array: np.ndarray, labels: Sequence[Hashable], union: Sequence[Hashable]) -> np.ndarray:
@@ -167,8 +183,11 @@ class DiscreteFactor:
             values = values.reshape(cardinality)
         if values.ndim != len(variables):
             raise ModelError(f"factor over {variables} needs a {len(variables)}-d table, got shape {values.shape}")
-        if np.isnan(values).any() or (values < 0).any():
-            raise ModelError(f"factor over {variables} has negative or NaN entries")
+        if not np.isfinite(values).all() or (values < 0).any():
+            bad = np.flatnonzero(~np.isfinite(values.reshape(-1)) | (values.reshape(-1) < 0))
+            where = tuple(int(i) for i in np.unravel_index(bad[0], values.shape))
+            raise ModelError(f"factor over {variables} has {bad.size} negative, infinite or NaN entries "
+                             f"(the first at {where}: {values[where]!r}); potentials must be finite and >= 0")
         names = {}
         state_names = state_names or {}
         for v, k in zip(variables, values.shape):

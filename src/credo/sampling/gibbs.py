@@ -73,7 +73,7 @@ from typing import Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from credo.errors import ImpossibleEvidenceError
+from credo.errors import ImpossibleEvidenceError, describe_evidence
 from credo.factors.discrete import align
 from credo.sampling._common import (
     CompiledNetwork,
@@ -377,7 +377,7 @@ def _initial_states(model, sampler: GibbsSampler, query, rng: np.random.Generato
         if not np.all(np.isfinite(sampler.log_potential(x[bad]))):  # pragma: no cover - defensive
             raise ImpossibleEvidenceError(query.evidence)
         if bad.all() and model.is_directed:
-            warnings.warn(f"no sample consistent with the evidence {query.evidence} was found to start the "
+            warnings.warn(f"no sample consistent with the evidence {describe_evidence(query.evidence)} was found to start the "
                           f"Gibbs chains; all {num_chains} start from the MPE state", SamplingWarning,
                           stacklevel=user_stacklevel())
     return x

@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from credo.errors import ImpossibleEvidenceError
+from credo.errors import ImpossibleEvidenceError, describe_evidence
 from credo.sampling._common import (
     SamplingError,
     SamplingWarning,
@@ -156,14 +156,14 @@ def likelihood_weighting(model, targets: Sequence | None = None, evidence: Mappi
             raise ImpossibleEvidenceError(query.evidence)
         where = "" if log_evidence is None else f" (P(e) = {np.exp(log_evidence):.3g})"
         raise SamplingError(f"likelihood weighting gave weight zero to all {num_samples} samples for the "
-                            f"evidence {query.evidence}{where}; use more samples or method='gibbs'")
+                            f"evidence {describe_evidence(query.evidence)}{where}; use more samples or method='gibbs'")
 
     ess = sums.sum_w ** 2 / sums.sum_w2
     threshold = max(MIN_ESS, MIN_ESS_FRACTION * num_samples)
     if ess < threshold:
         warnings.warn(
             f"likelihood weighting's effective sample size collapsed to {ess:.1f} of {num_samples} samples "
-            f"for the evidence {query.evidence}; a few weights dominate, so the marginals and their "
+            f"for the evidence {describe_evidence(query.evidence)}; a few weights dominate, so the marginals and their "
             f"standard errors are unreliable. Use more samples or method='gibbs'.",
             SamplingWarning, stacklevel=user_stacklevel())
 
