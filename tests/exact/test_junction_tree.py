@@ -415,3 +415,30 @@ def test_credo_query_answers_a_batch_with_the_junction_tree_and_rejects_malforme
         engine.query([{"Cough": "yes"}, "Fever=yes"])
     with pytest.raises(credo.ModelError, match="evidence must be a mapping"):
         engine.query(np.array([["yes"]]))
+
+
+def test_engine_cache_frees_the_models_it_served():
+    """Issue 20's bug: the cache held every queried model (and its clique tables) for ever."""
+    import gc
+    import tracemalloc
+    import weakref
+
+    def batch_of_queries(seed):
+        rng = np.random.default_rng(seed)
+        refs = []
+        for _ in range(50):
+            bn = random_bayesian_network(rng, 12, max_parents=3)
+            credo.query(bn, [bn.variables[-1]], {bn.variables[0]: "s0"})
+            refs.append(weakref.ref(bn))
+            del bn
+        gc.collect()
+        return refs
+
+    batch_of_queries(0)  # warm caches that legitimately live for the process (imports, one-hot tables)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    refs = batch_of_queries(1)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert [r for r in refs if r() is not None] == []
+    assert after - before < 2_000_000, f"{after - before} bytes still held after 50 models were deleted"

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import weakref
 from dataclasses import dataclass, field
 from typing import Hashable, Iterable, Mapping, Sequence
 
@@ -1020,17 +1019,26 @@ def _check_clique_memory(cliques: Sequence[frozenset], cards: Mapping, memory_li
 
 
 # ------------------------------------------------------------------ the "jt" method
-_ENGINES: "weakref.WeakKeyDictionary[DiscreteModel, dict]" = weakref.WeakKeyDictionary()
+#: Attribute of a model that holds its compiled engines, one per heuristic.
+_ENGINE_ATTRIBUTE = "_credo_junction_trees"
 
 
 def _engine(model: DiscreteModel, heuristic) -> JunctionTree:
-    """A compiled engine per (model, heuristic), kept as long as the model lives."""
+    """A compiled engine per (model, heuristic), stored on the model itself.
+
+    The engine refers to its model, so a cache keyed by the model (even a
+    weak one) would keep every queried model alive; on the model, the two
+    form a cycle that the garbage collector frees with the model.
+    """
     if not isinstance(heuristic, str):
         return JunctionTree(model, heuristic)
-    try:
-        engines = _ENGINES.setdefault(model, {})
-    except TypeError:  # not weak-referenceable
-        return JunctionTree(model, heuristic)
+    engines = getattr(model, _ENGINE_ATTRIBUTE, None)
+    if engines is None:
+        engines = {}
+        try:
+            setattr(model, _ENGINE_ATTRIBUTE, engines)
+        except AttributeError:  # a model class with slots: no cache
+            return JunctionTree(model, heuristic)
     if heuristic not in engines:
         engines[heuristic] = JunctionTree(model, heuristic)
     return engines[heuristic]
