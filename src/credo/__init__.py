@@ -9,6 +9,7 @@ from credo import examples, graphs, io
 from credo.errors import (
     ArgumentError,
     DistributionError,
+    UnknownKeywordError,
     CPDError,
     ContractionTooLargeError,
     CredoError,
@@ -86,6 +87,7 @@ __all__ = [
     "graphs",
     "io",
     "ArgumentError",
+    "UnknownKeywordError",
     "CredoError",
     "ModelError",
     "CycleError",
@@ -119,3 +121,8 @@ __all__ = [
     "read_uai",
     "write_uai",
 ]
+__all__ += sorted(set(_LAZY_PPL_NAMES) | set(_LAZY_NAMES) - set(__all__))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -13,6 +13,7 @@ __all__ = [
     "CredoError",
     "ModelError",
     "ArgumentError",
+    "UnknownKeywordError",
     "CycleError",
     "CPDError",
     "UnknownVariableError",
@@ -48,6 +49,10 @@ class ArgumentError(CredoError, ValueError):
         super().__init__(f"{argument}: {message}")
 
 
+class UnknownKeywordError(ArgumentError, TypeError):
+    """A public function was given a keyword argument it does not take (also a ``TypeError``, as Python's own)."""
+
+
 class CycleError(ModelError):
     """A graph that must be acyclic contains a directed cycle.
 
@@ -77,11 +82,31 @@ class CPDError(ModelError):
         super().__init__(f"CPD of {variable!r}: {message}")
 
 
-def _listing(values: Iterable, limit: int = 20) -> str:
+def _listing(values: Iterable, limit: int = 60) -> str:
     values = list(values)
     shown = ", ".join(repr(v) for v in values[:limit])
     more = f", ... ({len(values) - limit} more)" if len(values) > limit else ""
     return shown + more
+
+
+def suggestion(name, valid: Iterable) -> str:
+    """`` (did you mean 'X'?)`` for the valid name closest to ``name``, or ``""``.
+
+    A match that differs only in case is named first (``high`` for ``HIGH``);
+    otherwise :func:`difflib.get_close_matches` picks up to three.
+    """
+    import difflib
+
+    valid = list(valid)
+    text = str(name)
+    same_case = [v for v in valid if str(v).casefold() == text.casefold() and str(v) != text]
+    if same_case:
+        return f" (did you mean {same_case[0]!r}? names are case-sensitive)"
+    by_text = {str(v): v for v in valid}
+    close = difflib.get_close_matches(text, list(by_text), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    return " (did you mean " + " or ".join(repr(by_text[c]) for c in close) + "?)"
 
 
 class UnknownVariableError(CredoError, KeyError):
@@ -91,7 +116,8 @@ class UnknownVariableError(CredoError, KeyError):
         self.variable = variable
         self.valid = list(valid)
         super().__init__(variable)
-        self._message = f"unknown variable {variable!r}; valid variables: {_listing(self.valid)}"
+        self._message = (f"unknown variable {variable!r}{suggestion(variable, self.valid)}; "
+                         f"valid variables: {_listing(self.valid) or '(none)'}")
 
     def __str__(self) -> str:  # KeyError would otherwise print only repr(variable)
         return self._message
@@ -106,7 +132,8 @@ class UnknownStateError(CredoError, KeyError):
         self.valid = list(valid)
         super().__init__(state)
         self._message = (
-            f"unknown state {state!r} of variable {variable!r}; valid states: {_listing(self.valid)}"
+            f"unknown state {state!r} of variable {variable!r}{suggestion(state, self.valid)}; "
+            f"valid states: {_listing(self.valid)}"
         )
 
     def __str__(self) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-from credo.errors import ModelError
+import inspect
+
+from credo.errors import ModelError, UnknownKeywordError, suggestion
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
 from credo.exact.contraction import contraction_query
@@ -112,8 +114,10 @@ def query(
     if soft_evidence:
         options["soft_evidence"] = soft_evidence
     if method in SAMPLING_METHODS:
-        from credo.sampling import sample_query  # deferred: keeps `import credo` (and the CLI) quick
+        from credo.sampling import SAMPLING_METHODS as samplers  # deferred: keeps `import credo` quick
+        from credo.sampling import sample_query
 
+        _check_options(samplers[method], options, method)
         return sample_query(model, targets=targets, evidence=evidence, method=method,
                             num_samples=num_samples, seed=seed, **options)
     if num_samples is not None or seed is not None:
@@ -126,7 +130,24 @@ def query(
     if method not in METHODS:
         raise ModelError(f"unknown query method {method!r}; choose one of "
                          f"{sorted(METHODS) + list(SAMPLING_METHODS)} or 'auto'")
+    _check_options(METHODS[method], options, method)
     return METHODS[method](model, targets=targets, evidence=evidence, **options)
+
+
+#: Parameters of the engines that credo.query fills itself.
+_FILLED = {"model", "targets", "evidence", "method", "num_samples", "seed"}
+
+
+def _check_options(function, options: Mapping, method: str) -> None:
+    """Refuse a keyword that ``function`` (the engine behind ``method``) does not take, naming those it does."""
+    accepted = [name for name, p in inspect.signature(function).parameters.items()
+                if name not in _FILLED and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for name in options:
+        if name not in accepted:
+            front = ["targets", "evidence", "method", "num_samples", "seed", "soft_evidence", "evidence_index"]
+            raise UnknownKeywordError(name, f"credo.query(method={method!r}) takes no keyword {name!r}"
+                                      f"{suggestion(name, front + accepted)}; it takes {front} and, for this "
+                                      f"method, {accepted}")
 
 
 def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order: str | Sequence = "min-fill",

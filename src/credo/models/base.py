@@ -104,7 +104,9 @@ class DiscreteModel:
 
         A value is a state name (see :func:`credo.factors.state_index`): with
         states ``("1", "2", "3")``, ``1`` means ``"1"`` and ``0`` is an error.
-        Evidence by position goes through :meth:`states_from_indices`.
+        Evidence by position goes through :meth:`states_from_indices`. A
+        value of None or NaN means unobserved, as in a batch row (so
+        ``df.iloc[i].to_dict()`` is valid evidence).
         """
         if isinstance(evidence, str):
             raise ModelError(f"evidence must be a mapping {{variable: state}} such as {{'Cough': 'yes'}}, not the "
@@ -113,7 +115,7 @@ class DiscreteModel:
             raise ModelError(f"evidence must be a mapping {{variable: state}}, not a {type(evidence).__name__}; "
                              f"for many rows at once pass a list of mappings or a DataFrame to the junction "
                              f"tree (credo.query(..., method='jt') or credo.JunctionTree(model).query)")
-        evidence = dict(evidence or {})
+        evidence = {v: s for v, s in (evidence or {}).items() if not _missing(s)}  # as in a batch: unobserved
         canonical = {}
         for v, s in evidence.items():
             index = self.state_index(v, s)  # validates before the lookup below
@@ -272,7 +274,7 @@ class DiscreteModel:
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
-        return f"{type(self).__name__}{label}({len(self.variables)} variables, {len(self.factors)} factors)"
+        return f"{type(self).__name__}{label} ({len(self.variables)} variables, {len(self.factors)} factors)"
 
 
 def _missing(value) -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from credo.errors import CPDError, ModelError, UnknownVariableError
+from credo.errors import ArgumentError, CPDError, ModelError, UnknownVariableError
 from credo.factors import DiscreteFactor, TabularCPD
 from credo.graphs import dseparation
 from credo.models.base import DiscreteModel
@@ -187,6 +187,8 @@ class BayesianNetwork(DiscreteModel):
         """
         import pandas as pd  # deferred: pandas is only needed for sampling output
 
+        if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples < 0:
+            raise ArgumentError("num_samples", f"must be a non-negative integer, got {num_samples!r}")
         rng = _as_generator(seed)
         drawn: dict = {}
         for v in self._topological:
