@@ -21,7 +21,7 @@ from credo.errors import (
     UnknownStateError,
     UnknownVariableError,
 )
-from credo.exact import BatchQueryResult, JunctionTree, MPEResult, QueryResult
+from credo.exact import BatchMPEResult, BatchQueryResult, JunctionTree, MPEResult, QueryResult
 from credo.exact.contraction import Contraction
 from credo.factors import DiscreteFactor, NoisyOrCPD, TabularCPD
 from credo.graphs import EliminationOrder
@@ -107,6 +107,7 @@ __all__ = [
     "FactorGraph",
     "QueryResult",
     "BatchQueryResult",
+    "BatchMPEResult",
     "JunctionTree",
     "Contraction",
     "MPEResult",

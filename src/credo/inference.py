@@ -10,7 +10,7 @@ from credo.errors import ModelError, UnknownKeywordError, suggestion
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
 from credo.exact.contraction import contraction_query
-from credo.exact.junction_tree import _is_batch, junction_tree_query
+from credo.exact.junction_tree import _engine, _is_batch, junction_tree_query
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
@@ -155,10 +155,15 @@ def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order
     """Most probable explanation: ``(assignment, log_joint)`` by max-product elimination.
 
     ``evidence`` gives states by name and ``evidence_index`` by position, as
-    in :func:`query`. ``soft_evidence`` (``{variable: likelihood}``, as in
+    in :func:`query`; a batch (list of mappings or DataFrame) gives a
+    :class:`~credo.BatchMPEResult`, one explanation per row. ``soft_evidence`` (``{variable: likelihood}``, as in
     :func:`query`) multiplies each likelihood into the maximized product.
     """
     evidence = _with_positions(model, evidence, evidence_index)
+    if _is_batch(evidence):  # many rows: one compiled junction tree answers them all
+        if not isinstance(elimination_order, str):
+            raise ModelError("a batch of evidence takes a heuristic name as elimination_order, not an order")
+        return _engine(model, elimination_order).mpe(evidence, soft_evidence=soft_evidence)
     return _ve.mpe(model, evidence, elimination_order, soft_evidence=soft_evidence)
 
 

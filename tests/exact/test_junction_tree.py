@@ -442,3 +442,48 @@ def test_engine_cache_frees_the_models_it_served():
     tracemalloc.stop()
     assert [r for r in refs if r() is not None] == []
     assert after - before < 2_000_000, f"{after - before} bytes still held after 50 models were deleted"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batch_mpe_matches_variable_elimination_row_by_row(seed):
+    rng = np.random.default_rng(seed)
+    bn = random_bayesian_network(rng, 9, max_parents=3)
+    rows = [random_evidence(rng, bn, int(rng.integers(0, 4))) for _ in range(12)]
+    rows += rows[:3]
+    soft = {bn.variables[2]: rng.uniform(0.1, 1.0, (len(rows), bn.cardinality(bn.variables[2])))}
+    batch = credo.mpe(bn, rows, soft_evidence=soft)
+    assert isinstance(batch, credo.BatchMPEResult) and len(batch) == len(rows)
+    frame = batch.to_frame()
+    for r, evidence in enumerate(rows):
+        single = credo.mpe(bn, evidence, soft_evidence={v: a[r] for v, a in soft.items()})  # VE, max-product
+        assert batch.log_joint[r] == pytest.approx(single.log_joint, abs=1e-10)
+        assert bn.log_prob(batch.row(r).assignment) + sum(
+            np.log(a[r][bn.state_index(v, batch.row(r).assignment[v])]) for v, a in soft.items()) == \
+            pytest.approx(single.log_joint, abs=1e-10)
+        assert dict(frame.drop(columns="log_joint").iloc[r]) == batch.row(r).assignment
+        for v, s in evidence.items():
+            assert batch.row(r).assignment[v] == s
+
+
+def test_batch_mpe_names_impossible_rows():
+    clinic = credo.examples.clinic()
+    rows = [{"Cough": "yes"}, {"Fever": "yes", "Flu": "no"}, {}, {"Fever": "yes", "Flu": "no"}]
+    with pytest.raises(credo.ImpossibleEvidenceError) as info:
+        credo.JunctionTree(clinic).mpe(pd.DataFrame(rows))
+    assert info.value.rows == [1, 3]
+
+
+def test_batch_result_frames():
+    clinic = credo.examples.clinic()
+    frame = pd.DataFrame({"Cough": ["yes", "no", None]})
+    batch = credo.query(clinic, ["Flu", "Cold"], frame)
+    wide = batch.to_frame()
+    assert wide[("Flu", "yes")].tolist() == pytest.approx(batch.marginals["Flu"][:, 0].tolist())
+    assert wide[("log_evidence", "")].tolist() == pytest.approx(batch.log_evidence.tolist())
+    long = batch.to_frame(long=True)
+    assert len(long) == 3 * (2 + 2) and set(long.columns) == {"row", "variable", "state", "probability"}
+    picked = long[(long.row == 1) & (long.variable == "Flu") & (long.state == "yes")].probability.item()
+    assert picked == pytest.approx(credo.query(clinic, ["Flu"], {"Cough": "no"}).marginals["Flu"]["yes"])
+    best = batch.map_states()
+    for r in range(3):
+        assert best.iloc[r].to_dict() == {v: max(d, key=d.get) for v, d in batch.row(r).marginals.items()}

@@ -43,7 +43,7 @@ from credo.factors.discrete import align
 from credo.graphs.elimination import greedy_order, triangulate
 from credo.models.base import DiscreteModel
 
-__all__ = ["JunctionTree", "BatchQueryResult", "junction_tree_query"]
+__all__ = ["JunctionTree", "BatchQueryResult", "BatchMPEResult", "junction_tree_query"]
 
 #: Rows of a batch are processed in chunks holding at most this many clique
 #: entries (all cliques, all rows of the chunk), about 512 MiB in float64 for
@@ -83,6 +83,73 @@ class BatchQueryResult:
         """Row ``index`` as a :class:`~credo.QueryResult` (every variable, evidence included)."""
         marginals = {v: dict(zip(self.states[v], map(float, m[index]))) for v, m in self.marginals.items()}
         return QueryResult(marginals=marginals, log_evidence=float(self.log_evidence[index]), method=self.method)
+
+    def map_states(self) -> "pandas.DataFrame":
+        """Each row's most probable state of each variable (marginal MAP, not MPE), by name."""
+        import pandas as pd
+
+        return pd.DataFrame({v: np.asarray(self.states[v], dtype=object)[np.argmax(m, axis=1)]
+                             for v, m in self.marginals.items()})
+
+    def to_frame(self, long: bool = False) -> "pandas.DataFrame":
+        """The marginals as a table.
+
+        Parameters
+        ----------
+        long : bool
+            False: one row per evidence row, columns ``(variable, state)`` (a
+            two-level column index) and ``("log_evidence", "")``. True: columns
+            row, variable, state, probability, one line per row and state.
+        """
+        import pandas as pd
+
+        if long:
+            parts = [pd.DataFrame({"row": np.repeat(np.arange(len(self)), len(self.states[v])),
+                                   "variable": v, "state": np.tile(np.asarray(self.states[v], dtype=object), len(self)),
+                                   "probability": np.asarray(m).reshape(-1)})
+                     for v, m in self.marginals.items()]
+            return pd.concat(parts, ignore_index=True) if parts else \
+                pd.DataFrame(columns=["row", "variable", "state", "probability"])
+        columns = {(v, s): m[:, k] for v, m in self.marginals.items() for k, s in enumerate(self.states[v])}
+        columns[("log_evidence", "")] = self.log_evidence
+        frame = pd.DataFrame(columns)
+        frame.columns = pd.MultiIndex.from_tuples(list(columns), names=["variable", "state"])
+        return frame
+
+
+@dataclass(frozen=True)
+class BatchMPEResult:
+    r"""The most probable explanation of each of many evidence rows.
+
+    Attributes
+    ----------
+    indices : dict
+        ``{variable: int array (rows,)}``, the chosen state's position in ``states[variable]``.
+    log_joint : ndarray of shape (rows,)
+        :math:`\ln \max_x P(x, e_r)` of each row.
+    states : dict
+        ``{variable: tuple of states}``.
+    """
+
+    indices: dict
+    log_joint: np.ndarray
+    states: dict
+
+    def __len__(self) -> int:
+        return len(self.log_joint)
+
+    def row(self, index: int) -> MPEResult:
+        """Row ``index`` as an :class:`~credo.MPEResult`."""
+        assignment = {v: self.states[v][int(i[index])] for v, i in self.indices.items()}
+        return MPEResult(assignment=assignment, log_joint=float(self.log_joint[index]))
+
+    def to_frame(self) -> "pandas.DataFrame":
+        """One row per evidence row: each variable's chosen state by name, and ``log_joint``."""
+        import pandas as pd
+
+        columns = {v: np.asarray(self.states[v], dtype=object)[i] for v, i in self.indices.items()}
+        columns["log_joint"] = self.log_joint
+        return pd.DataFrame(columns)
 
 
 # ------------------------------------------------------------------ helpers
@@ -825,7 +892,7 @@ class JunctionTree:
 
         return log_likelihood_fn(self)
 
-    def mpe(self, evidence: Mapping | None = None, soft_evidence: Mapping | None = None) -> MPEResult:
+    def mpe(self, evidence=None, soft_evidence: Mapping | None = None) -> MPEResult | BatchMPEResult:
         r"""Most probable explanation by max-product calibration in log space.
 
         The collect pass keeps each clique's max-marginal given its subtree;
@@ -833,31 +900,81 @@ class JunctionTree:
         with its separator fixed to the states already chosen, so ties are
         broken consistently (first state in model order).
 
+        Parameters
+        ----------
+        evidence : mapping, list of mappings or pandas.DataFrame, optional
+            One ``{variable: state}``, or a batch of rows as in :meth:`query`
+            (None/NaN where unobserved).
+        soft_evidence : mapping, optional
+            ``{variable: likelihood}``, ``(states,)`` or ``(rows, states)``.
+
         Returns
         -------
-        MPEResult
-            ``.assignment`` of every variable and ``.log_joint`` :math:`= \ln \max_x P(x, e)`.
+        MPEResult or BatchMPEResult
+            ``.assignment`` of every variable and ``.log_joint`` :math:`= \ln \max_x P(x, e)`;
+            for a batch, one of each per row.
+
+        Raises
+        ------
+        ImpossibleEvidenceError
+            If some evidence has probability zero (for a batch, naming the rows).
         """
+        if _is_batch(evidence):
+            return self._mpe_batch(evidence, soft_evidence)
         model = self.model
         evidence = model.check_evidence(evidence)
-        hard = {v: _log(self._one_hot(v, np.array([model.state_index(v, s)]))) for v, s in evidence.items()}
-        soft, soft_scale = _rescaled(self.model.check_soft_evidence(soft_evidence, 1))
+        indices = {v: np.array([model.state_index(v, s)]) for v, s in evidence.items()}
+        soft = model.check_soft_evidence(soft_evidence, 1)
+        try:
+            chosen, log_joint = self._max_product(indices, soft, 1)
+        except ImpossibleEvidenceError:
+            raise ImpossibleEvidenceError(evidence) from None
+        assignment = {v: evidence[v] if v in evidence else model.states(v)[chosen[v][0]] for v in model.variables}
+        return MPEResult(assignment=assignment, log_joint=float(log_joint[0]), evidence=evidence)
+
+    def _mpe_batch(self, evidence, soft_evidence) -> BatchMPEResult:
+        rows, indices = self._batch_indices(evidence)
+        soft = self.model.check_soft_evidence(soft_evidence, rows)
+        chunk = max(1, _CHUNK_ENTRIES // (2 * self._entries))
+        chosen = {v: np.zeros(rows, dtype=np.intp) for v in self.model.variables}
+        log_joint = np.zeros(rows)
+        for start in range(0, rows, chunk):
+            stop = min(rows, start + chunk)
+            part_soft = {v: (a[start:stop] if a.shape[0] == rows else a) for v, a in soft.items()}
+            try:
+                part, value = self._max_product({v: i[start:stop] for v, i in indices.items()}, part_soft,
+                                                stop - start)
+            except ImpossibleEvidenceError as error:
+                raise _shift_rows(error, start, self.model, indices) from None
+            for v, picked in part.items():
+                chosen[v][start:stop] = picked
+            log_joint[start:stop] = value
+        return BatchMPEResult(chosen, log_joint, {v: self.model.states(v) for v in self.model.variables})
+
+    def _max_product(self, indices: Mapping, soft: Mapping, rows: int) -> tuple[dict, np.ndarray]:
+        """Max-product collect and decoding: ``({variable: state index (rows,)}, ln max_x P(x, e) (rows,))``."""
+        hard = {v: _log(self._one_hot(v, i)) for v, i in indices.items()}
+        soft, soft_scale = _rescaled(soft)
         soft = {v: _log(a) for v, a in soft.items()}
         calibration = self._collect_log(self._likelihoods(hard, soft), _max_reduce)
-        log_joint = float(calibration.log_evidence[0] + soft_scale[0])
-        if not np.isfinite(log_joint):
-            raise ImpossibleEvidenceError(evidence)
+        log_joint = np.broadcast_to(calibration.log_evidence + soft_scale, (rows,)).copy()
+        bad = ~np.isfinite(log_joint)
+        if bad.any():
+            raise _impossible(np.flatnonzero(bad), indices, self.model)
+        every_row = np.arange(rows)
         chosen: dict = {}
         for i in self._preorder:
             clique = self.cliques[i]
-            table = calibration.collected[i][0]
-            table = np.broadcast_to(table, self._shapes[i])
-            index = tuple(chosen[v] if v in chosen else slice(None) for v in clique)
+            table = np.broadcast_to(calibration.collected[i], (rows, *self._shapes[i]))
             free = [v for v in clique if v not in chosen]
-            best = np.unravel_index(int(np.argmax(table[index])), table[index].shape) if free else ()
-            chosen.update(zip(free, map(int, best)))
-        assignment = {v: evidence[v] if v in evidence else model.states(v)[chosen[v]] for v in model.variables}
-        return MPEResult(assignment=assignment, log_joint=log_joint, evidence=evidence)
+            if not free:
+                continue
+            # rows and the states already chosen are advanced indices, broadcast to (rows,) in front
+            index = (every_row,) + tuple(chosen[v] if v in chosen else slice(None) for v in clique)
+            sub = table[index].reshape(rows, -1)
+            best = np.unravel_index(np.argmax(sub, axis=1), [self._cards[v] for v in free])
+            chosen.update(zip(free, best))
+        return chosen, log_joint
 
 
 def _rescaled(soft: Mapping) -> tuple[dict, np.ndarray]:
