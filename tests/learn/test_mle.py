@@ -97,3 +97,36 @@ def test_incomplete_or_foreign_data_are_typed_errors():
         fit_mle(truth, frame, pseudo_count=-1.0)
     with pytest.raises(credo.ModelError, match="BayesianNetwork"):
         fit_mle(credo.MarkovNetwork.ising(2, 2, coupling=0.1), frame)
+
+
+def test_fit_a_bare_structure_pgmpy_style():
+    """Issue 21: BayesianNetwork(edges=...) then fit_mle, with the states read off the data."""
+    import networkx as nx
+
+    truth = credo.examples.sprinkler()
+    data = truth.sample(4000, seed=3)
+    structure = credo.BayesianNetwork(edges=truth.edges)
+    assert structure.is_structure_only and set(structure.variables) == set(truth.variables)
+    with pytest.raises(credo.ModelError, match="fit_mle"):
+        credo.query(structure, ["Rain"])
+    with pytest.raises(credo.UnknownVariableError):
+        structure.states("Rian")
+    reference = credo.learn.fit_mle(truth, data)  # the truth's states, so its tables are the reference
+    for given in (structure, truth.edges, nx.DiGraph(truth.edges)):
+        fitted = credo.learn.fit_mle(given, data)
+        for v in truth.variables:
+            assert set(fitted.states(v)) == {"yes", "no"} and fitted.states(v) == ("no", "yes")  # sorted
+            assert fitted.parents(v) == reference.parents(v)
+            # same tables up to the order of the states on every axis
+            flip = [slice(None, None, -1)] * reference.cpd(v).table.ndim
+            np.testing.assert_allclose(fitted.cpd(v).table, reference.cpd(v).table[tuple(flip)], atol=1e-12)
+
+
+def test_states_from_data_keep_categories_and_numbers():
+    frame = pd.DataFrame({"A": pd.Categorical(["hi", "lo", "hi"], categories=["lo", "mid", "hi"]),
+                          "B": [10, 2, 2]})
+    fitted = credo.learn.fit_mle([("A", "B")], frame)
+    assert fitted.states("A") == ("lo", "mid", "hi") and fitted.states("B") == (2, 10)
+    np.testing.assert_allclose(fitted.cpd("B").table, [[1.0, 0.0], [0.5, 0.5], [0.5, 0.5]])  # mid unseen: uniform
+    with pytest.raises(credo.ModelError, match="'C'"):
+        credo.learn.fit_mle([("A", "C")], frame)

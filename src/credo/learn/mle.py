@@ -17,6 +17,7 @@ import numpy as np
 
 from credo.errors import ModelError
 from credo.factors import TabularCPD
+from credo.learn.structure_data import as_network
 from credo.models import BayesianNetwork
 
 __all__ = ["fit_mle", "family_counts"]
@@ -46,6 +47,8 @@ def family_counts(model: BayesianNetwork, data) -> list[np.ndarray]:
     """
     if not isinstance(model, BayesianNetwork):
         raise ModelError("family counts need a BayesianNetwork")
+    if model.is_structure_only:
+        raise ModelError("family counts need a network with states; fit_mle(structure, data) learns them")
     rows, indices = model.data_indices(data)
     incomplete = [v for v in model.variables if v not in indices or (indices[v] < 0).any()]
     if incomplete:
@@ -66,8 +69,12 @@ def fit_mle(model: BayesianNetwork, data, pseudo_count: float = 0.0) -> Bayesian
 
     Parameters
     ----------
-    model : BayesianNetwork
+    model : BayesianNetwork, networkx.DiGraph or list of (parent, child) edges
         Gives the structure and the state names; its CPT values are not used.
+        A bare structure (``credo.BayesianNetwork(edges=...)`` without CPDs,
+        a DiGraph or a list of edges) takes each variable's states from the
+        data: a categorical column's categories, else its sorted distinct
+        values.
     data : pandas.DataFrame or sequence of mappings
         One row per case, every variable observed, states by name.
     pseudo_count : float
@@ -91,6 +98,7 @@ def fit_mle(model: BayesianNetwork, data, pseudo_count: float = 0.0) -> Bayesian
     """
     if not pseudo_count >= 0:
         raise ModelError(f"pseudo_count must be non-negative, got {pseudo_count}")
+    model = as_network(model, data)
     counts = family_counts(model, data)
     tables = []
     for cpd, count in zip(model.cpds, counts):

@@ -60,8 +60,18 @@ class BayesianNetwork(DiscreteModel):
 
     is_directed = True
 
-    def __init__(self, edges: Iterable[tuple] | None = None, cpds: Iterable[TabularCPD] = (), name: str | None = None):
+    def __init__(self, edges: Iterable[tuple] | None = None, cpds: Iterable[TabularCPD] = (), name: str | None = None,
+                 nodes: Iterable | None = None):
         cpds = list(cpds)
+        self._structure_only = not cpds
+        if not cpds:
+            self._init_structure(edges, nodes, name)
+            return
+        if nodes is not None:
+            extra = [v for v in nodes if v not in {c.variable for c in cpds if isinstance(c, TabularCPD)}]
+            if extra:
+                raise ModelError(f"nodes {extra[:10]} have no CPD; give every node a CPD, or give no CPDs at "
+                                 f"all for a structure to fit with credo.learn.fit_mle")
         by_node: dict = {}
         for cpd in cpds:
             if not isinstance(cpd, TabularCPD):
@@ -88,6 +98,58 @@ class BayesianNetwork(DiscreteModel):
         position = {v: i for i, v in enumerate(by_node)}
         self._topological = tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
 
+    def _init_structure(self, edges, nodes, name) -> None:
+        """A network of nodes and edges without CPDs (states and tables to be learned from data)."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(nodes or ())
+        for edge in list(edges or ()):
+            if not isinstance(edge, (tuple, list)) or len(edge) != 2:
+                raise ModelError(f"an edge must be a (parent, child) pair, got {edge!r}")
+            graph.add_edge(*edge)
+        if not graph.number_of_nodes():
+            raise ModelError("a BayesianNetwork needs CPDs, or edges (and nodes) for a structure to fit with "
+                             "credo.learn.fit_mle(structure, data)")
+        dseparation.check_acyclic(graph)
+        super().__init__({}, name)
+        self._nodes = tuple(graph.nodes)
+        self._cpds = {}
+        self._graph = nx.freeze(graph)
+        self._factors = []
+        self._inexact = frozenset()
+        position = {v: i for i, v in enumerate(self._nodes)}
+        self._topological = tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+
+    @property
+    def is_structure_only(self) -> bool:
+        """True for a network built from edges alone: it has no states or CPDs until fitted."""
+        return self._structure_only
+
+    def _unfitted(self) -> ModelError:
+        label = f"the network {self.name!r}" if self.name else "this network"
+        return ModelError(f"{label} is a structure without CPDs (nodes "
+                          f"{list(self._nodes)[:10]}{' ...' if len(self._nodes) > 10 else ''}); learn them from "
+                          f"data first: credo.learn.fit_mle(network, data) or credo.learn.fit_em(network, data)")
+
+    @property
+    def variables(self) -> tuple:
+        return self._nodes if self._structure_only else super().variables
+
+    def _check_variable(self, variable) -> None:
+        if self._structure_only:
+            if variable not in self._graph:
+                raise UnknownVariableError(variable, self._nodes)
+            raise self._unfitted()
+        super()._check_variable(variable)
+
+    def parents_in_graph(self, variable) -> tuple:
+        """Parents of ``variable`` in the graph (model order), fitted or not."""
+        if variable not in self._graph:
+            raise UnknownVariableError(variable, self.variables)
+        if not self._structure_only:
+            return self.parents(variable)
+        order = {v: i for i, v in enumerate(self._nodes)}
+        return tuple(sorted(self._graph.predecessors(variable), key=order.__getitem__))
+
     # ---------------------------------------------------------------- graph
     @property
     def graph(self) -> nx.DiGraph:
@@ -112,10 +174,14 @@ class BayesianNetwork(DiscreteModel):
 
     @property
     def cpds(self) -> list[TabularCPD]:
+        if self._structure_only:
+            raise self._unfitted()
         return list(self._cpds.values())
 
     @property
     def factors(self) -> list[DiscreteFactor]:
+        if self._structure_only:
+            raise self._unfitted()
         return list(self._factors)
 
     @property
@@ -135,6 +201,8 @@ class BayesianNetwork(DiscreteModel):
 
     def num_parameters(self) -> int:
         """Number of free parameters: :math:`\\sum_i (k_i - 1) \\prod_{p \\in pa(i)} k_p`."""
+        if self._structure_only:
+            raise self._unfitted()
         return sum(cpd.num_parameters() for cpd in self._cpds.values())
 
     def markov_blanket(self, variable) -> set:
@@ -203,10 +271,22 @@ class BayesianNetwork(DiscreteModel):
             columns[v] = drawn[v] if as_indices else np.asarray(self._state_names[v], dtype=object)[drawn[v]]
         return pd.DataFrame(columns)
 
+    def __repr__(self) -> str:
+        if not self._structure_only:
+            return super().__repr__()
+        label = f" {self.name!r}" if self.name else ""
+        return (f"BayesianNetwork{label} (structure: {len(self._nodes)} nodes, {self._graph.number_of_edges()} "
+                f"edges, no CPDs)")
+
     # ------------------------------------------------------------- editing
     def with_cpds(self, cpds: Sequence[TabularCPD]) -> "BayesianNetwork":
         """A new network where the given CPDs replace those of their variables."""
         replaced = {c.variable: c for c in cpds}
+        if self._structure_only:
+            missing = [v for v in self._nodes if v not in replaced]
+            if missing:
+                raise ModelError(f"a structure-only network needs a CPD for every node; missing {missing[:10]}")
+            return BayesianNetwork(self.edges, [replaced[v] for v in self._nodes], self.name)
         for v in replaced:
             self._check_variable(v)
         return BayesianNetwork(None, [replaced.get(v, self._cpds[v]) for v in self.variables], self.name)
