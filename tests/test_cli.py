@@ -280,3 +280,29 @@ def test_cli_import_does_not_load_heavy_modules():
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_shipped_networks_by_name(capsys, tmp_path, monkeypatch):
+    """Issue 21: `credo query alarm ...` works where no file is prepared."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["query", "alarm", "--evidence", "HRBP=HIGH", "BP=LOW", "--target", "HYPOVOLEMIA", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = credo.query(credo.examples.network("alarm"), ["HYPOVOLEMIA"], {"HRBP": "HIGH", "BP": "LOW"})
+    assert got["marginals"]["HYPOVOLEMIA"]["TRUE"] == pytest.approx(want.marginals["HYPOVOLEMIA"]["TRUE"])
+    assert main(["dsep", "clinic", "Cold", "Flu", "--given", "Cough"]) == 0
+    assert "d-connected" in capsys.readouterr().out
+    assert main(["info", "alrm"]) == 2
+    assert "did you mean 'alarm'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", credo.examples.NETWORK_NAMES)
+def test_every_shipped_network_loads(name):
+    model = credo.examples.network(name)
+    assert model.name == name and len(model.variables) >= 5
+
+
+def test_belief_propagation_output_says_it_is_approximate(capsys):
+    assert main(["query", "alarm", "--evidence", "HRBP=HIGH", "--target", "HR", "--method", "bp"]) == 0
+    assert "approximate" in capsys.readouterr().out
+    assert main(["query", "alarm", "--target", "HR", "--method", "bp", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["approximate"] is True

@@ -91,6 +91,35 @@ def test_examples_run(page, in_tmp_dir, agg_backend):
     assert elapsed < budget, f"{page.name}'s examples took {elapsed:.1f} s (budget {budget:.0f} s)"
 
 
+README = DOCS.parent / "README.md"
+_SHELL = re.compile(r"^```sh[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def test_readme_examples_run(in_tmp_dir, agg_backend, capsys):
+    """The README's Python blocks and its ``credo ...`` command lines run from an empty directory."""
+    namespace = {"__name__": "docs.README"}
+    blocks = python_blocks(README)
+    assert blocks
+    for first_line, code in blocks:
+        exec(compile("\n" * (first_line - 1) + code, str(README), "exec"), namespace)
+    import shlex
+
+    from credo.cli import main
+
+    commands = [line.split("#", 1)[0].strip() for block in _SHELL.findall(README.read_text(encoding="utf-8"))
+                for line in block.splitlines()]
+    commands = [c for c in commands if c.startswith("credo ")]
+    assert commands, "the README shows no credo command"
+    for command in commands:
+        status = main(shlex.split(command)[1:])
+        assert status == 0, f"README command failed: {command}\n{capsys.readouterr().err}"
+
+
+def test_readme_links_resolve():
+    for target in local_links(README):
+        assert (README.parent / target).exists(), f"README.md links to missing {target}"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_links_resolve(page):
     for target in local_links(page):

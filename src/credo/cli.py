@@ -9,7 +9,8 @@ A thin layer over the public API::
     credo vae-demo [--latent 2] [--epochs N] [--out DIR] [--seed S]
 
 ``NET`` is a ``.bif``, ``.xml``/``.xmlbif`` or ``.uai`` file (``--evid FILE``
-adds a UAI evidence file). Every error a user can cause (a missing file, a
+adds a UAI evidence file), or the name of a network shipped with credo
+(``alarm``, ``asia``, ``clinic``, ...; see ``credo.examples.NETWORK_NAMES``). Every error a user can cause (a missing file, a
 malformed model, an unknown variable or state, impossible evidence) is printed
 as ``credo: error: ...`` on stderr with exit status 2, never as a traceback.
 
@@ -68,7 +69,19 @@ def load_model(path: str, evid: str | None = None):
     ParseError
         The file is malformed (with line:column).
     """
+    if not os.path.exists(path) and _is_example(path):
+        if evid is not None:
+            raise CommandError("--evid applies to UAI files only, not to the example network "
+                               f"{path!r}")
+        return credo.examples.network(path), {}
     kind = _READERS.get(os.path.splitext(path)[1].lower())
+    if kind is None and not os.path.splitext(path)[1] and not os.path.exists(path):
+        from credo.errors import suggestion
+        from credo.examples.discrete import NETWORK_NAMES
+
+        raise CommandError(f"no file {path!r}, and no network shipped with credo of that name"
+                           f"{suggestion(path, NETWORK_NAMES + ('clinic', 'sprinkler'))}; shipped: "
+                           f"{', '.join(NETWORK_NAMES)}, clinic, sprinkler")
     if kind is None:
         raise CommandError(f"cannot tell the format of {path!r} from its extension; "
                            f"expected one of {', '.join(sorted(_READERS))}")
@@ -83,6 +96,13 @@ def load_model(path: str, evid: str | None = None):
     except OSError as exc:  # missing file, a directory, no permission
         culprit = exc.filename if exc.filename is not None else path
         raise CommandError(f"cannot read {os.fspath(culprit)!r}: {exc.strerror or exc}") from None
+
+
+def _is_example(name: str) -> bool:
+    """Whether ``name`` is one of the networks shipped with credo (``alarm``, ``asia``, ``clinic``, ...)."""
+    from credo.examples.discrete import NETWORK_NAMES
+
+    return name in NETWORK_NAMES or name in ("clinic", "sprinkler")
 
 
 class _Names:
@@ -301,12 +321,22 @@ def cmd_query(args) -> int:
     soft = names.soft(args.soft)
     result = credo.query(model, targets=targets, evidence=evidence, method=args.method, soft_evidence=soft)
     if args.json:
-        _emit_json(result.to_dict())
+        data = result.to_dict()
+        if result.method == "bp":
+            data["approximate"] = True  # the Bethe estimate; exact only on trees
+            data["converged"] = bool(result.info.get("converged"))
+        _emit_json(data)
         return 0
     label = "ln P(e)" if _is_bayesian(model) else "ln Z(e)"
     print(f"evidence  {_evidence_text(result.evidence)}")
     _print_soft(soft)
-    print(f"{label:<8}  {result.log_evidence!r}\n")
+    if result.method == "bp":
+        converged = "converged" if result.info.get("converged") else "did NOT converge"
+        print(f"{label:<8}  {result.log_evidence!r}  (approximate: the Bethe estimate of belief propagation, "
+              f"exact only on tree-structured models; {converged} in {result.info.get('iterations')} "
+              f"iterations)\n")
+    else:
+        print(f"{label:<8}  {result.log_evidence!r}\n")
     rows = []
     for v, dist in result.marginals.items():
         for i, (s, p) in enumerate(dist.items()):

@@ -22,7 +22,7 @@ Examples
 """
 
 from credo.examples.datasets import digits, load_mnist, read_idx, train_test_split
-from credo.examples.discrete import clinic, sprinkler
+from credo.examples.discrete import NETWORK_NAMES, clinic, network, sprinkler
 
 #: The bundled posteriordb posteriors (``<data>-<model>``), in a fixed order.
 POSTERIORDB_NAMES = (

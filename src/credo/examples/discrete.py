@@ -7,7 +7,11 @@ import numpy as np
 from credo.factors import NoisyOrCPD, TabularCPD
 from credo.models import BayesianNetwork
 
-__all__ = ["clinic", "sprinkler"]
+__all__ = ["clinic", "sprinkler", "network", "NETWORK_NAMES"]
+
+#: The bnlearn networks shipped with credo (Scutari 2010, www.bnlearn.com/bnrepository), by size.
+NETWORK_NAMES = ("cancer", "earthquake", "asia", "survey", "sachs", "child", "insurance", "alarm", "win95pts",
+                 "hailfinder", "andes")
 
 YES_NO = ("yes", "no")
 
@@ -77,3 +81,41 @@ def sprinkler() -> BayesianNetwork:
         ],
         name="sprinkler",
     )
+
+
+def network(name: str) -> BayesianNetwork:
+    """A classic network of the bnlearn repository, read from the BIF file shipped with credo.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`NETWORK_NAMES` (``"alarm"``, ``"asia"``, ...), or ``"clinic"``
+        and ``"sprinkler"`` for the two tutorial networks built in code.
+
+    Raises
+    ------
+    ModelError
+        For an unknown name, listing the available ones.
+
+    Examples
+    --------
+    >>> alarm = network("alarm")
+    >>> len(alarm.variables), alarm.num_parameters()
+    (37, 509)
+    """
+    from importlib import resources
+
+    from credo.errors import ModelError, suggestion
+    from credo.io import read_bif
+
+    builtin = {"clinic": clinic, "sprinkler": sprinkler}
+    if name in builtin:
+        return builtin[name]()
+    if name not in NETWORK_NAMES:
+        raise ModelError(f"no example network {name!r}{suggestion(name, NETWORK_NAMES + tuple(builtin))}; "
+                         f"available: {', '.join(NETWORK_NAMES + tuple(builtin))}")
+    source = resources.files("credo.examples").joinpath("data", "networks", f"{name}.bif")
+    with resources.as_file(source) as path:
+        model = read_bif(path)
+    model.name = name  # the files call most networks "unknown"
+    return model
