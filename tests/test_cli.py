@@ -306,3 +306,12 @@ def test_belief_propagation_output_says_it_is_approximate(capsys):
     assert "approximate" in capsys.readouterr().out
     assert main(["query", "alarm", "--target", "HR", "--method", "bp", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["approximate"] is True
+
+
+def test_evidence_flag_before_the_file_does_not_swallow_it(capsys):
+    """Issue 21: `credo query -e HRBP=HIGH alarm` read 'alarm' as a second evidence pair."""
+    assert main(["query", "-e", "HRBP=HIGH", "BP=LOW", "alarm", "-t", "HYPOVOLEMIA", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["query", "alarm", "--evidence", "HRBP=HIGH", "BP=LOW", "--target", "HYPOVOLEMIA", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert main(["mpe", "-s", "Fever=0.9,0.1", "clinic", "--json"]) == 0

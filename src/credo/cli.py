@@ -429,6 +429,37 @@ def _add_evidence(parser: argparse.ArgumentParser) -> None:
                              "model's state order; repeatable")
 
 
+#: Options whose values are VAR=... pairs, several per flag.
+_PAIR_OPTIONS = {"-e": "--evidence", "--evidence": "--evidence", "-s": "--soft", "--soft": "--soft"}
+
+
+def _bounded_pairs(argv: list) -> list:
+    """``-e A=1 B=2 net.bif`` as ``--evidence=A=1 --evidence=B=2 net.bif``.
+
+    A flag taking several values would otherwise swallow the network file
+    that follows its pairs; a pair always has an ``=``, so the first word
+    without one ends the list.
+    """
+    out, i = [], 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            return out + argv[i:]
+        if word in _PAIR_OPTIONS:
+            i += 1
+            taken = 0
+            while i < len(argv) and "=" in argv[i] and not argv[i].startswith("-"):
+                out.append(f"{_PAIR_OPTIONS[word]}={argv[i]}")
+                i += 1
+                taken += 1
+            if not taken:  # let argparse report the missing value
+                out.append(word)
+            continue
+        out.append(word)
+        i += 1
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``credo`` argument parser (one subcommand per task)."""
     parser = argparse.ArgumentParser(prog="credo", description="Inspect and query discrete graphical models.")
@@ -500,7 +531,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_bounded_pairs(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as exc:  # --help, --version and usage errors: argparse has printed already
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     run: Callable = args.run
