@@ -121,8 +121,8 @@ def query(
         return sample_query(model, targets=targets, evidence=evidence, method=method,
                             num_samples=num_samples, seed=seed, **options)
     if num_samples is not None or seed is not None:
-        raise TypeError(f"num_samples and seed apply only to the sampling methods {list(SAMPLING_METHODS)}, "
-                        f"not to method={method!r}")
+        raise UnknownKeywordError("num_samples/seed", f"num_samples and seed apply only to the sampling methods "
+                                                      f"{list(SAMPLING_METHODS)}, not to method={method!r}")
     if method == "auto":
         # A joint over targets, or an explicit (partial) elimination order, is a VE request.
         explicit_order = not isinstance(options.get("elimination_order", "min-fill"), str)

@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from credo.errors import ParseError
+from credo.errors import ArgumentError, ParseError
 
 __all__ = ["Digits", "digits", "train_test_split", "read_idx", "load_mnist", "DIGITS_PATH"]
 
@@ -112,7 +112,7 @@ def train_test_split(images, labels=None, *, test_fraction: float = 0.3, seed: i
         ``(x_train, y_train, x_test, y_test)``, or ``(x_train, x_test)`` without labels.
     """
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+        raise ArgumentError("test_fraction", f"must lie in (0, 1), got {test_fraction}")
     images = np.asarray(images)
     n = len(images)
     perm = np.random.default_rng(seed).permutation(n)
@@ -122,7 +122,7 @@ def train_test_split(images, labels=None, *, test_fraction: float = 0.3, seed: i
         return images[train], images[test]
     labels = np.asarray(labels)
     if len(labels) != n:
-        raise ValueError(f"{len(labels)} labels for {n} images")
+        raise ArgumentError("labels", f"{len(labels)} labels for {n} images")
     return images[train], labels[train], images[test], labels[test]
 
 

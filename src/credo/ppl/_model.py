@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.distributions import ImproperDistributionError, biject_to, initial_value
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 
 from .handlers import seed, trace
 from .runtime import Handler, Site, Trace, site_key
@@ -122,7 +122,7 @@ class _Initialize(Handler):
     def __init__(self, fn, key, strategy="uniform"):
         super().__init__(fn)
         if strategy not in INIT_STRATEGIES:
-            raise ValueError(f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
+            raise ArgumentError("init", f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
         self.key, self.strategy = key, strategy
 
     def process_message(self, msg: Site) -> None:

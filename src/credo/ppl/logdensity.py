@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 
 from ._model import INIT_STRATEGIES, BoundModel, _Initialize, is_free, prototype_trace, transform_of
 from .handlers import seed, substitute, trace
@@ -267,7 +267,7 @@ class LogDensity:
         """Split ``flat`` (shape ``(dim,)``) into unconstrained values per free site."""
         flat = jnp.asarray(flat)
         if flat.shape != (self.dim,):
-            raise ValueError(f"expected a flat vector of shape ({self.dim},), got {flat.shape}")
+            raise ArgumentError("flat", f"expected a flat vector of shape ({self.dim},), got {flat.shape}")
         return {n: flat[self.sites[n].slice].reshape(self.sites[n].unconstrained_shape)
                 for n in self.names}
 
@@ -318,7 +318,7 @@ class LogDensity:
         """
         key = as_key(key)
         if strategy not in INIT_STRATEGIES:
-            raise ValueError(f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
+            raise ArgumentError("init", f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
         for attempt in range(MAX_INIT_TRIES):
             flat, value, grad = _init_candidate(_Structure(self), strategy,
                                                 jax.random.fold_in(key, attempt), self.data)

@@ -7,7 +7,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from credo.errors import CredoError, ImpossibleEvidenceError, ModelError
+from credo.errors import ArgumentError, CredoError, ImpossibleEvidenceError, ModelError
 from credo.models.base import DiscreteModel
 
 __all__ = ["SamplingWarning", "SamplingError", "Query", "prepare_query", "CompiledNetwork",
@@ -42,7 +42,7 @@ def as_generator(seed) -> np.random.Generator:
 def check_count(name: str, value, minimum: int = 1) -> int:
     """``value`` as an int of at least ``minimum`` (booleans and fractions refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ArgumentError(name, f"must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 

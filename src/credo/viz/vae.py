@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from credo.errors import ArgumentError
+
 __all__ = ["plot_reconstructions", "plot_samples", "plot_latent_space", "plot_elbo_curves",
            "save_figure"]
 
@@ -36,7 +38,7 @@ def _image_shape(dim: int, shape) -> tuple:
         return tuple(shape)
     side = int(round(math.sqrt(dim)))
     if side * side != dim:
-        raise ValueError(f"cannot show vectors of length {dim} as square images; pass shape=")
+        raise ArgumentError("shape", f"cannot show vectors of length {dim} as square images; pass shape=")
     return side, side
 
 
