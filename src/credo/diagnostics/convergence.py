@@ -19,12 +19,22 @@ R-hat) and NaN moment-based ones (mean/sd ESS, MCSE); a constant parameter has
 ESS equal to the number of (split) draws, R-hat NaN and ``mcse_sd`` NaN. With an
 odd number of draws the middle draw of each chain is dropped when chains are
 split in halves, as in ArviZ and Stan.
+
+Draws of any magnitude are handled: each parameter's draws are scaled by a
+power of two to order 1 before computing (exact, so the results are ArviZ's
+bit for bit where ArviZ does not overflow), and the MCSEs are scaled back, so
+draws near 1e300 or 1e-300 get finite, correct diagnostics. ArviZ's test for
+a constant parameter (a range below ``1e-15``) is kept in the draws' own units.
+Draws must be real: complex or non-numeric draws, and arrays with no chains or
+no draws, raise :class:`~credo.errors.ArgumentError`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import fft, special, stats
+
+from credo.errors import ArgumentError
 
 __all__ = [
     "autocov",
@@ -50,15 +60,69 @@ _ONE_SD = (0.1586553, 0.8413447)
 
 
 # --------------------------------------------------------------------------- plumbing
-def _as_draws(x) -> tuple[np.ndarray, tuple[int, ...]]:
+def _real_draws(value, argument: str, what: str = "the draws") -> np.ndarray:
+    """``value`` as a float64 array, or an :class:`ArgumentError` naming ``argument`` and ``what``.
+
+    Complex draws are refused (a cast would drop their imaginary parts), as are
+    values that are not numbers.
+    """
+    array = np.asarray(value)
+    if np.iscomplexobj(array):
+        raise ArgumentError(argument, f"{what} are complex ({array.dtype}); diagnostics need real "
+                                      "draws (summarise .real and .imag separately)")
+    if array.dtype.kind not in "biuf":
+        try:
+            array = np.asarray(array, dtype=float)
+        except (TypeError, ValueError):
+            raise ArgumentError(argument, f"{what} must be real numbers, got an array of dtype "
+                                          f"{array.dtype}") from None
+    return np.asarray(array, dtype=float)
+
+
+def _check_sizes(x: np.ndarray, argument: str, prefix: str = "") -> None:
+    """An :class:`ArgumentError` for ``(chains, draws, ...)`` draws with no chains or no draws."""
+    for axis, what in ((0, "chains"), (1, "draws")):
+        if x.shape[axis] == 0:
+            raise ArgumentError(argument, f"{prefix}no {what} (shape {x.shape}); expected "
+                                          "(chains, draws, *param_shape) with at least one of each")
+
+
+def _as_draws(x, argument: str = "x") -> tuple[np.ndarray, tuple[int, ...]]:
     """``x`` as float64 ``(chains, draws, K)`` plus the parameter shape."""
-    x = np.asarray(x, dtype=float)
+    x = _real_draws(x, argument)
     if x.ndim == 0:
-        raise ValueError("draws must have shape (chains, draws, *param_shape), got a scalar")
+        raise ArgumentError(argument, "draws must have shape (chains, draws, *param_shape), got a scalar")
     if x.ndim == 1:
         x = x[None]
+    _check_sizes(x, argument)
     shape = x.shape[2:]
-    return x.reshape(x.shape[0], x.shape[1], -1), shape
+    return x.reshape(x.shape[0], x.shape[1], int(np.prod(shape))), shape
+
+
+def _exponents(x: np.ndarray) -> np.ndarray:
+    """Per parameter of ``(C, D, K)`` draws, the binary exponent ``e`` with the largest finite
+    ``|x| / 2**e`` in ``[0.5, 1)`` (0 for a parameter without a finite non-zero draw).
+
+    Scaling by a power of two is exact, so ``np.ldexp(x, -e)`` has the same digits as ``x``,
+    of order 1: its squares and fourth powers neither overflow (draws near 1e300) nor
+    underflow (draws near 1e-300).
+    """
+    finite = np.where(np.isfinite(x), np.abs(x), 0.0)
+    return np.frexp(finite.max(axis=(0, 1)))[1]
+
+
+def _check_prob(prob, argument: str = "prob", *, low_open: bool = True, high_open: bool = False) -> float:
+    """``prob`` as a float in the interval, else an :class:`ArgumentError` naming the interval."""
+    interval = f"{'(' if low_open else '['}0, 1{')' if high_open else ']'}"
+    try:
+        value = float(prob)
+    except (TypeError, ValueError):
+        raise ArgumentError(argument, f"must be a probability in {interval}, got {prob!r}") from None
+    above = value > 0 if low_open else value >= 0
+    below = value < 1 if high_open else value <= 1
+    if not (above and below):
+        raise ArgumentError(argument, f"must be a probability in {interval}, got {prob!r}")
+    return value
 
 
 def _invalid(x: np.ndarray, min_chains: int = 1) -> np.ndarray:
@@ -188,16 +252,20 @@ def _geyer_tau(rho: np.ndarray) -> np.ndarray:
     return -1.0 + 2.0 * total + last
 
 
-def _ess_core(x: np.ndarray, relative: bool = False) -> np.ndarray:
+def _ess_core(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
     """ESS of ``(M, N, K)`` draws taken as they are (no split, no ranks): ``MN / tau``.
 
     ``rho_t = 1 - (W - mean_m acov_m[t]) / var+`` with ``W`` the mean within-chain
     variance and ``var+ = W (N-1)/N + B/N`` (BDA3 eq. 11.8); ``tau`` by
-    :func:`_geyer_tau`, floored at ``1 / log10(MN)``.
+    :func:`_geyer_tau`, floored at ``1 / log10(MN)``. ``x`` may be scaled draws,
+    ``x_true / 2**exponent``: ArviZ's test for a constant (a range below ``1e-15``)
+    is then made in the true units.
     """
     chains, n = x.shape[:2]
     size = chains * n
-    constant = (x.max(axis=(0, 1)) - x.min(axis=(0, 1))) < np.finfo(float).resolution
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.ldexp(x.max(axis=(0, 1)) - x.min(axis=(0, 1)), exponent)
+    constant = spread < np.finfo(float).resolution
     acov = autocov(x, axis=1)
     mean_var = acov[:, 0].mean(axis=0) * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
@@ -224,7 +292,7 @@ def _rhat_core(x: np.ndarray) -> np.ndarray:
         return np.sqrt((between / within + n - 1) / n)
 
 
-def _rhat_rank(x: np.ndarray) -> np.ndarray:
+def _rhat_rank(x: np.ndarray, exponent=0) -> np.ndarray:
     """Rank-normalised split R-hat of ``(C, D, K)``: max of bulk and folded (tail) R-hat.
 
     As ``arviz.rhat``, the chains are split before folding around the median;
@@ -243,7 +311,7 @@ def _larger(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.where(second > first, second, first)
 
 
-def _ess_quantile(x: np.ndarray, prob: float, relative: bool = False) -> np.ndarray:
+def _ess_quantile(x: np.ndarray, prob: float, relative: bool = False, exponent=0) -> np.ndarray:
     """ESS of the indicator ``I(x <= q_prob)`` over split chains, ``(K,)``."""
     below = (x <= _quantile(x, prob)).astype(float)
     return _ess_core(_split_chains(below), relative)
@@ -258,33 +326,41 @@ def _tail_probs(prob) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _ess_tail(x: np.ndarray, prob=None, relative: bool = False) -> np.ndarray:
+def _ess_tail(x: np.ndarray, prob=None, relative: bool = False, exponent=0) -> np.ndarray:
     low, high = _tail_probs(prob)
     ess_low = _ess_quantile(x, low, relative)
     ess_high = _ess_quantile(x, high, relative)
     return -_larger(-ess_low, -ess_high)  # Python's min(ess_low, ess_high)
 
 
-def _ess_sd(x: np.ndarray, relative: bool = False) -> np.ndarray:
+def _ess_sd(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
     squares = (x - x.mean(axis=(0, 1))) ** 2
-    return _ess_core(_split_chains(squares), relative)
+    return _ess_core(_split_chains(squares), relative, 2 * np.asarray(exponent))
 
 
-def _mcse_mean(x: np.ndarray) -> np.ndarray:
+def _ess_mean(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
+    return _ess_core(_split_chains(x), relative, exponent)
+
+
+def _ess_bulk(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
+    return _ess_core(_z_scale(_split_chains(x)), relative)
+
+
+def _mcse_mean(x: np.ndarray, exponent=0) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return x.std(axis=(0, 1), ddof=1) / np.sqrt(_ess_core(_split_chains(x)))
+        return x.std(axis=(0, 1), ddof=1) / np.sqrt(_ess_core(_split_chains(x), exponent=exponent))
 
 
-def _mcse_sd(x: np.ndarray) -> np.ndarray:
+def _mcse_sd(x: np.ndarray, exponent=0) -> np.ndarray:
     squares = (x - x.mean(axis=(0, 1))) ** 2
-    ess = _ess_core(_split_chains(squares))
+    ess = _ess_core(_split_chains(squares), exponent=2 * np.asarray(exponent))
     with np.errstate(invalid="ignore", divide="ignore"):
         evar = squares.mean(axis=(0, 1))
         varvar = ((squares**2).mean(axis=(0, 1)) - evar**2) / ess
         return np.sqrt(varvar / evar / 4)
 
 
-def _mcse_quantile(x: np.ndarray, prob: float) -> np.ndarray:
+def _mcse_quantile(x: np.ndarray, prob: float, exponent=0) -> np.ndarray:
     ess = _ess_quantile(x, prob)
     size = x.shape[0] * x.shape[1]
     with np.errstate(invalid="ignore"):
@@ -296,14 +372,22 @@ def _mcse_quantile(x: np.ndarray, prob: float) -> np.ndarray:
     return (pick(hi) - pick(lo)) / 2
 
 
-def _apply(func, x, *args, min_chains: int = 1, **kwargs) -> np.ndarray:
-    """Run ``func`` on ``(C, D, K)`` draws; NaN for invalid parameters; shape ``param_shape``."""
+def _apply(func, x, *args, min_chains: int = 1, units: int = 0, **kwargs) -> np.ndarray:
+    """Run ``func`` on ``(C, D, K)`` draws; NaN for invalid parameters; shape ``param_shape``.
+
+    ``func`` gets the draws scaled to order 1 (:func:`_exponents`) and their
+    ``exponent=``; its result, in units of ``x**units``, is scaled back.
+    """
     x, shape = _as_draws(x)
     bad = _invalid(x, min_chains)
     if x.shape[1] < MIN_DRAWS or x.shape[0] < min_chains:
         return np.full(shape, np.nan)
+    x = _clean(x, bad)
+    exponent = _exponents(x)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        values = func(_clean(x, bad), *args, **kwargs)
+        values = func(np.ldexp(x, -exponent), *args, exponent=exponent, **kwargs)
+        if units:
+            values = np.ldexp(values, units * exponent)
     return _finish(values, bad, shape)
 
 
@@ -370,7 +454,7 @@ def ess_bulk(x, *, relative: bool = False) -> np.ndarray:
     >>> ess_bulk(rng.normal(size=(4, 1000, 2))).shape
     (2,)
     """
-    return _apply(lambda v: _ess_core(_z_scale(_split_chains(v)), relative), x)
+    return _apply(_ess_bulk, x, relative=relative)
 
 
 def ess_tail(x, prob=None, *, relative: bool = False) -> np.ndarray:
@@ -394,6 +478,9 @@ def ess_tail(x, prob=None, *, relative: bool = False) -> np.ndarray:
     ----------
     Vehtari et al. (2021), Bayesian Analysis 16(2):667-718, section 4.3.
     """
+    if prob is not None:
+        for p in np.atleast_1d(prob):
+            _check_prob(p, low_open=False)
     return _apply(_ess_tail, x, prob, relative=relative)
 
 
@@ -410,7 +497,7 @@ def ess_mean(x, *, relative: bool = False) -> np.ndarray:
     -------
     numpy.ndarray, shape param_shape
     """
-    return _apply(lambda v: _ess_core(_split_chains(v), relative), x)
+    return _apply(_ess_mean, x, relative=relative)
 
 
 def ess_sd(x, *, relative: bool = False) -> np.ndarray:
@@ -446,7 +533,7 @@ def ess_quantile(x, prob: float, *, relative: bool = False) -> np.ndarray:
     -------
     numpy.ndarray, shape param_shape
     """
-    return _apply(_ess_quantile, x, float(prob), relative=relative)
+    return _apply(_ess_quantile, x, _check_prob(prob, low_open=False), relative=relative)
 
 
 _ESS = {
@@ -476,9 +563,10 @@ def ess(x, method: str = "bulk", *, prob=None, relative: bool = False) -> np.nda
     numpy.ndarray, shape param_shape
     """
     if method not in _ESS:
-        raise ValueError(f"unknown ess method {method!r}; choose from {', '.join(_ESS)}")
+        raise ArgumentError("method", f"unknown ess method {method!r}; choose from "
+                                      f"{', '.join(map(repr, _ESS))}")
     if method == "quantile" and prob is None:
-        raise ValueError("ess method 'quantile' needs prob")
+        raise ArgumentError("prob", "ess method 'quantile' needs prob")
     return _ESS[method](x, prob, relative)
 
 
@@ -500,7 +588,7 @@ def mcse_mean(x) -> np.ndarray:
     >>> 0.009 < float(mcse_mean(rng.normal(size=(4, 2500)))) < 0.011  # ~ 1 / sqrt(10000)
     True
     """
-    return _apply(_mcse_mean, x)
+    return _apply(_mcse_mean, x, units=1)
 
 
 def mcse_sd(x) -> np.ndarray:
@@ -518,7 +606,7 @@ def mcse_sd(x) -> np.ndarray:
     -------
     numpy.ndarray, shape param_shape
     """
-    return _apply(_mcse_sd, x)
+    return _apply(_mcse_sd, x, units=1)
 
 
 def mcse_quantile(x, prob: float) -> np.ndarray:
@@ -538,7 +626,7 @@ def mcse_quantile(x, prob: float) -> np.ndarray:
     -------
     numpy.ndarray, shape param_shape
     """
-    return _apply(_mcse_quantile, x, float(prob))
+    return _apply(_mcse_quantile, x, _check_prob(prob, low_open=False), units=1)
 
 
 _MCSE = {
@@ -564,7 +652,8 @@ def mcse(x, method: str = "mean", *, prob=None) -> np.ndarray:
     numpy.ndarray, shape param_shape
     """
     if method not in _MCSE:
-        raise ValueError(f"unknown mcse method {method!r}; choose from {', '.join(_MCSE)}")
+        raise ArgumentError("method", f"unknown mcse method {method!r}; choose from "
+                                      f"{', '.join(map(repr, _MCSE))}")
     if method == "quantile" and prob is None:
-        raise ValueError("mcse method 'quantile' needs prob")
+        raise ArgumentError("prob", "mcse method 'quantile' needs prob")
     return _MCSE[method](x, prob)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from credo.errors import ArgumentError
+
 __all__ = ["e_bfmi"]
 
 
@@ -40,7 +42,7 @@ def e_bfmi(energy) -> np.ndarray:
     """
     energy = np.atleast_2d(np.asarray(energy, dtype=float))
     if energy.ndim != 2:
-        raise ValueError(f"energy must have shape (chains, draws), got {energy.shape}")
+        raise ArgumentError("energy", f"must have shape (chains, draws), got {energy.shape}")
     if energy.shape[1] < 2:
         return np.full(energy.shape[0], np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):

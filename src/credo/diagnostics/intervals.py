@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from credo.diagnostics.convergence import _as_draws
+from credo.diagnostics.convergence import _as_draws, _check_prob, _exponents
 
 __all__ = ["hdi"]
 
@@ -26,6 +26,12 @@ def hdi(x, prob: float = 0.94) -> np.ndarray:
         Probability mass in ``(0, 1]``. For ``prob = 1`` the interval is
         ``[min, max]`` (ArviZ raises).
 
+    Raises
+    ------
+    credo.errors.ArgumentError
+        ``prob`` outside ``(0, 1]``; draws that are complex, not numbers, or
+        with no chains or no draws.
+
     Returns
     -------
     numpy.ndarray, shape (*param_shape, 2)
@@ -41,15 +47,14 @@ def hdi(x, prob: float = 0.94) -> np.ndarray:
     >>> hdi(np.array([[0.0, 1.0, 2.0, 3.0, 10.0]]), prob=0.6)
     array([0., 3.])
     """
-    if not 0 < prob <= 1:
-        raise ValueError(f"prob must be in (0, 1], got {prob}")
+    prob = _check_prob(prob)
     x, shape = _as_draws(x)
     n = x.shape[0] * x.shape[1]
-    if n == 0:
-        raise ValueError("hdi needs at least one draw")
     ordered = np.sort(x.reshape(n, -1), axis=0)
     step = min(int(np.floor(prob * n)), n - 1)
-    width = np.subtract(ordered[step:], ordered[: n - step], dtype=np.float64)
+    # widths of draws scaled to order 1 by a power of two (exact): no overflow near 1e308
+    exponent = -_exponents(ordered[None])
+    width = np.ldexp(ordered[step:], exponent) - np.ldexp(ordered[: n - step], exponent)
     start = np.argmin(np.where(np.isnan(width), np.inf, width), axis=0)
     low = np.take_along_axis(ordered, start[None], axis=0)[0]
     high = np.take_along_axis(ordered, (start + step)[None], axis=0)[0]

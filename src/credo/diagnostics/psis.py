@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import logsumexp
 
+from credo.errors import ArgumentError
+
 __all__ = ["psis", "gpd_fit"]
 
 #: Above this k-hat the importance-sampling estimate is unreliable (Vehtari et al. 2024).
@@ -52,7 +54,7 @@ def psis(log_weights, *, reff: float = 1.0, normalize: bool = True) -> tuple[np.
     """
     lw = np.array(log_weights, dtype=float)
     if lw.ndim == 0:
-        raise ValueError("log_weights must have at least one axis (samples)")
+        raise ArgumentError("log_weights", "must have at least one axis (samples), got a scalar")
     n = lw.shape[-1]
     tail = int(np.ceil(min(n / 5.0, 3 * (n / reff) ** 0.5)))
     rows = lw.reshape(-1, n)

@@ -10,18 +10,23 @@ import pandas as pd
 
 from credo.diagnostics.convergence import (
     MIN_DRAWS,
+    _check_prob,
+    _check_sizes,
     _clean,
     _ess_core,
     _ess_tail,
+    _exponents,
     _fold,
     _invalid,
     _larger,
     _mcse_sd,
+    _real_draws,
     _rhat_core,
     _split_chains,
     _z_scale,
 )
 from credo.diagnostics.intervals import hdi
+from credo.errors import ArgumentError
 
 __all__ = ["summary", "convergence_warnings", "flat_names", "flatten_draws", "hdi_columns"]
 
@@ -88,14 +93,16 @@ def _stack_draws(draws: Mapping[str, np.ndarray]) -> tuple[list[str], np.ndarray
     names: list[str] = []
     blocks = []
     for name, value in draws.items():
-        value = np.asarray(value, dtype=float)
+        value = _real_draws(value, "draws", f"the draws of site {name!r}")
         if value.ndim < 2:
-            raise ValueError(f"site {name!r}: expected shape (chains, draws, ...), got {value.shape}")
+            raise ArgumentError("draws", f"site {name!r}: expected shape (chains, draws, ...), "
+                                         f"got {value.shape}")
+        _check_sizes(value, "draws", f"site {name!r}: ")
         if blocks and value.shape[:2] != blocks[0].shape[:2]:
-            raise ValueError(f"site {name!r} has {value.shape[:2]} (chains, draws), "
-                             f"others have {blocks[0].shape[:2]}")
+            raise ArgumentError("draws", f"site {name!r} has {value.shape[:2]} (chains, draws), "
+                                         f"others have {blocks[0].shape[:2]}")
         names += flat_names(name, value.shape[2:])
-        blocks.append(value.reshape(value.shape[0], value.shape[1], -1))
+        blocks.append(value.reshape(value.shape[0], value.shape[1], int(np.prod(value.shape[2:]))))
     if not blocks:
         return [], np.empty((0, 0, 0))
     return names, np.concatenate(blocks, axis=2)
@@ -113,8 +120,13 @@ def _stats_columns(x: np.ndarray, prob: float) -> dict[str, np.ndarray]:
     if x.shape[2] == 0:
         return {col: np.empty(0) for col in ("mean", "sd", low, high)}
     interval = hdi(x, prob)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return {"mean": x.mean(axis=(0, 1)), "sd": x.std(axis=(0, 1), ddof=1),
+    # moments of the draws scaled to order 1 by a power of two (exact), scaled back:
+    # no overflow of the squares of draws near 1e300, no underflow near 1e-300
+    exponent = _exponents(x)
+    scaled = np.ldexp(x, -exponent)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return {"mean": np.ldexp(scaled.mean(axis=(0, 1)), exponent),
+                "sd": np.ldexp(scaled.std(axis=(0, 1), ddof=1), exponent),
                 low: interval[:, 0], high: interval[:, 1]}
 
 
@@ -125,11 +137,16 @@ def _diagnostic_columns(x: np.ndarray) -> dict[str, np.ndarray]:
         return {col: np.full(k, np.nan) for col in ("mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat")}
     bad = _invalid(x)
     x = _clean(x, bad)
+    # on draws scaled to order 1 by a power of two (exact); R-hat and ESS do not change,
+    # the MCSEs are scaled back
+    exponent = _exponents(x)
+    x = np.ldexp(x, -exponent)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         z_split = _z_scale(_split_chains(x))
+        mcse_mean = np.sqrt(x.var(axis=(0, 1), ddof=1) / _ess_core(_split_chains(x), exponent=exponent))
         columns = {
-            "mcse_mean": np.sqrt(x.var(axis=(0, 1), ddof=1) / _ess_core(_split_chains(x))),
-            "mcse_sd": _mcse_sd(x),
+            "mcse_mean": np.ldexp(mcse_mean, exponent),
+            "mcse_sd": np.ldexp(_mcse_sd(x, exponent=exponent), exponent),
             "ess_bulk": _ess_core(z_split),
             "ess_tail": _ess_tail(x),
             "r_hat": _summary_rhat(x, z_split),
@@ -159,9 +176,20 @@ def summary(draws: Mapping[str, np.ndarray], *, prob: float = 0.94, kind: str = 
     Parameters
     ----------
     draws : mapping of str to array_like, each of shape (chains, draws, *shape)
+        Real numbers, at least one chain and one draw. A site with a
+        zero-size shape, such as ``(4, 100, 0)``, has no rows (as in ArviZ).
+        Draws of any magnitude: moments and MCSEs are computed on the draws
+        scaled to order 1 and scaled back, so draws near 1e300 have a finite sd.
     prob : float
         HDI probability in ``(0, 1]``.
     kind : {"all", "stats", "diagnostics"}
+
+    Raises
+    ------
+    credo.errors.ArgumentError
+        An unknown ``kind``, ``prob`` outside ``(0, 1]``, or a site whose
+        draws are complex, not numbers, of the wrong shape, or empty (no chains
+        or no draws), named in the message.
 
     Returns
     -------
@@ -181,9 +209,8 @@ def summary(draws: Mapping[str, np.ndarray], *, prob: float = 0.94, kind: str = 
     (['mu', 'theta[0]', 'theta[1]'], ['mean', 'sd', 'hdi_3%', 'hdi_97%'])
     """
     if kind not in ("all", "stats", "diagnostics"):
-        raise ValueError(f"kind must be 'all', 'stats' or 'diagnostics', got {kind!r}")
-    if not 0 < prob <= 1:
-        raise ValueError(f"prob must be in (0, 1], got {prob}")
+        raise ArgumentError("kind", f"must be 'all', 'stats' or 'diagnostics', got {kind!r}")
+    prob = _check_prob(prob)
     names, x = _stack_draws(draws)
     columns: dict[str, np.ndarray] = {}
     if kind in ("all", "stats"):
