@@ -88,10 +88,10 @@ def bench_problem(path: Path, contract: bool, contract_max_flops: float) -> dict
     try:
         start = time.perf_counter()
         engine = JunctionTree(model)
-        result = engine.query(evidence)
+        result = engine.query(evidence=evidence)
         row["first_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        result = engine.query(evidence)
+        result = engine.query(evidence=evidence)
         row["hot_s"] = time.perf_counter() - start
         row["max_marginal_error"] = max_error(result, reference, model, evidence)
         row["log10_z"] = result.log_evidence / np.log(10)

@@ -104,7 +104,7 @@ def opt_einsum_log_z(text: str, evidence: dict[int, int]) -> float:
 def test_tiny_uai_file_z_and_marginals_equal_brute_force(evidence):
     model = parse_uai(TINY_MARKOV)
     log_z, marginals = brute_force(TINY_MARKOV, evidence)
-    for result in (Contraction(model).query(evidence), JunctionTree(model).query(evidence)):
+    for result in (Contraction(model).query(evidence), JunctionTree(model).query(evidence=evidence)):
         assert result.log_evidence == pytest.approx(log_z, abs=1e-12)
         assert set(result.marginals) == set(model.variables) - set(evidence)
         for v in result.marginals:
@@ -137,7 +137,7 @@ def test_gradient_marginals_equal_junction_tree(network):
     model = credo.read_bif(UAI.parent / "networks" / f"{network}.bif")
     variables = list(model.variables)
     evidence = {variables[1]: model.states(variables[1])[0], variables[-1]: model.states(variables[-1])[-1]}
-    expected = JunctionTree(model).query(evidence)
+    expected = JunctionTree(model).query(evidence=evidence)
     result = credo.query(model, evidence=evidence, method="contract")
     assert result.method == "contract"
     assert result.log_evidence == pytest.approx(expected.log_evidence, abs=1e-9)
@@ -155,7 +155,7 @@ def test_uai_problems_match_mar_and_junction_tree(name):
     for v in model.variables:
         np.testing.assert_allclose(list(result.marginals[v].values()) if v not in evidence else reference[v],
                                    reference[v], atol=1e-4)
-    assert result.log_evidence == pytest.approx(JunctionTree(model).query(evidence).log_evidence, abs=1e-9)
+    assert result.log_evidence == pytest.approx(JunctionTree(model).query(evidence=evidence).log_evidence, abs=1e-9)
 
 
 def test_cost_of_a_chain_is_known_before_running():
@@ -214,7 +214,7 @@ def test_pr_files_hold_natural_log_upper_bounds(name):
     """
     path = UAI / f"{name}.uai"
     model, evidence = credo.read_uai(path, evid=f"{path}.evid")
-    log_z = JunctionTree(model).query(evidence).log_evidence
+    log_z = JunctionTree(model).query(evidence=evidence).log_evidence
     bound = float((UAI / f"{name}.uai.PR").read_text().split()[1])
     assert log_z < bound
     assert abs(log_z / math.log(10) - bound) > 1e-4 * abs(bound)  # not log10 Z either
@@ -235,5 +235,5 @@ def test_log_z_equals_an_independent_contraction(name):
     raw = [int(t) for t in Path(f"{path}.evid").read_text().split()[1:]]
     independent = opt_einsum_log_z(path.read_text(), dict(zip(raw[::2], raw[1::2])))
     assert len(evidence) == len(raw) // 2
-    assert JunctionTree(model).query(evidence).log_evidence == pytest.approx(independent, abs=1e-9)
+    assert JunctionTree(model).query(evidence=evidence).log_evidence == pytest.approx(independent, abs=1e-9)
     assert Contraction(model).log_evidence(evidence) == pytest.approx(independent, abs=1e-9)

@@ -32,11 +32,11 @@ def test_bayesian_network_matches_enumeration_and_ve(seed, heuristic):
     engine = JunctionTree(bn, heuristic)
     if not np.isfinite(log_evidence):
         with pytest.raises(credo.ImpossibleEvidenceError):
-            engine.query(evidence)
+            engine.query(evidence=evidence)
         with pytest.raises(credo.ImpossibleEvidenceError):
             engine.mpe(evidence)
         return
-    result = engine.query(evidence)
+    result = engine.query(evidence=evidence)
     assert result.method == "jt"
     assert result.log_evidence == pytest.approx(log_evidence, rel=1e-10, abs=1e-12)
     assert set(result.marginals) == set(marginals)
@@ -56,13 +56,13 @@ def test_markov_network_matches_enumeration(seed):
     evidence = random_evidence(rng, mn, int(rng.integers(0, 3)))
     marginals, log_z, max_log = brute_force_query(mn, evidence)
     engine = JunctionTree(mn)
-    result = engine.query(evidence)
+    result = engine.query(evidence=evidence)
     assert result.log_evidence == pytest.approx(log_z, rel=1e-10)
     for v, expected in marginals.items():
         np.testing.assert_allclose(list(result.marginals[v].values()), expected, atol=1e-10)
     _assert_same_query(result, credo.query(mn, evidence=evidence))
     assert engine.mpe(evidence).log_joint == pytest.approx(max_log, abs=1e-10)
-    assert JunctionTree(mn.to_factor_graph()).query(evidence).log_evidence == pytest.approx(log_z, rel=1e-10)
+    assert JunctionTree(mn.to_factor_graph()).query(evidence=evidence).log_evidence == pytest.approx(log_z, rel=1e-10)
 
 
 def test_disconnected_model_and_targets():
@@ -71,7 +71,7 @@ def test_disconnected_model_and_targets():
     mn = credo.MarkovNetwork([a, bc, credo.DiscreteFactor(["d"], [2.0, 2.0])])
     engine = JunctionTree(mn)
     assert engine.query().log_evidence == pytest.approx(np.log(4.0 * 10.0 * 4.0))
-    result = engine.query({"b": 1}, targets=["c", "b"])
+    result = engine.query(["c", "b"], evidence={"b": 1})
     assert list(result.marginals) == ["c", "b"]
     assert result.marginals["c"][0] == pytest.approx(3 / 7)
     assert result.marginals["b"] == {0: 0.0, 1: 1.0}
@@ -125,15 +125,15 @@ def test_reference_networks_single_and_batched(name):
     engine = _reference_engine(name)
     singles = []
     for case in cases:
-        result = engine.query(case["evidence"])
+        result = engine.query(evidence=case["evidence"])
         check_marginals(model, result.marginals, case)
         check_log_evidence(result.log_evidence, case["log_evidence"])
         singles.append(result)
         mpe = engine.mpe(case["evidence"])
         check_mpe(model, mpe.assignment, mpe.log_joint, case)
-    batch = engine.query([case["evidence"] for case in cases])
+    batch = engine.query(evidence=[case["evidence"] for case in cases])
     assert isinstance(batch, BatchQueryResult) and len(batch) == len(cases)
-    frame = engine.query(pd.DataFrame([case["evidence"] for case in cases]))
+    frame = engine.query(evidence=pd.DataFrame([case["evidence"] for case in cases]))
     for r, (case, single) in enumerate(zip(cases, singles)):
         for result in (batch, frame):
             assert result.log_evidence[r] == pytest.approx(single.log_evidence, rel=1e-12, abs=1e-12)
@@ -155,11 +155,11 @@ def test_batch_rows_match_single_queries_with_chunking(monkeypatch):
     frame.iloc[::3, 1] = None
     frame.iloc[1::4, 0] = np.nan
     monkeypatch.setattr(junction_tree, "_CHUNK_ENTRIES", 2 * engine._entries * 7)  # 7 rows per chunk
-    batch = engine.query(frame, targets=["LVFAILURE", "HR"])
+    batch = engine.query(["LVFAILURE", "HR"], evidence=frame)
     assert set(batch.marginals) == {"LVFAILURE", "HR"} and batch.marginals["HR"].shape == (60, 3)
     for r, row in enumerate(frame.to_dict(orient="records")):
         evidence = {v: s for v, s in row.items() if s is not None and s == s}
-        single = engine.query(evidence, targets=["LVFAILURE", "HR"])
+        single = engine.query(["LVFAILURE", "HR"], evidence=evidence)
         assert batch.log_evidence[r] == pytest.approx(single.log_evidence, rel=1e-12)
         np.testing.assert_allclose(batch.marginals["LVFAILURE"][r], list(single.marginals["LVFAILURE"].values()),
                                    atol=1e-12)
@@ -179,10 +179,10 @@ def test_batch_with_columns_observed_in_every_row_matches_single_queries(seed):
     frame = pd.concat([frame, frame.iloc[:12]], ignore_index=True)
     if seed % 2:
         frame.iloc[::4, 0] = None  # one column observed in some rows only: a likelihood, not clamped
-    batch = engine.query(frame)
+    batch = engine.query(evidence=frame)
     for r, row in enumerate(frame.to_dict(orient="records")):
         evidence = {v: s for v, s in row.items() if s is not None}
-        single = engine.query(evidence)
+        single = engine.query(evidence=evidence)
         assert batch.log_evidence[r] == pytest.approx(single.log_evidence, rel=1e-12, abs=1e-12)
         for v in bn.variables:
             want = ([float(s == evidence[v]) for s in bn.states(v)] if v in evidence
@@ -196,7 +196,7 @@ def test_clamped_batch_on_a_markov_network_matches_brute_force(seed):
     mn = random_markov_network(rng, num_nodes=7, num_factors=8)
     observed = [str(v) for v in rng.choice(mn.variables, size=3, replace=False)]
     rows = [{v: mn.states(v)[int(rng.integers(mn.cardinality(v)))] for v in observed} for _ in range(25)]
-    batch = JunctionTree(mn).query(rows + rows[:5])
+    batch = JunctionTree(mn).query(evidence=rows + rows[:5])
     for r, evidence in enumerate(rows + rows[:5]):
         marginals, log_z, _ = brute_force_query(mn, evidence)
         assert batch.log_evidence[r] == pytest.approx(log_z, rel=1e-10)
@@ -209,12 +209,12 @@ def test_clamped_batch_names_impossible_rows_and_recovers_underflow():
     fine = {"Sprinkler": "no", "Rain": "yes", "WetGrass": "yes"}
     bad = {"Sprinkler": "no", "Rain": "no", "WetGrass": "yes"}
     with pytest.raises(credo.ImpossibleEvidenceError, match=r"rows \[1, 3\]") as info:
-        engine.query([fine, bad, fine, bad, fine])
+        engine.query(evidence=[fine, bad, fine, bad, fine])
     assert info.value.rows == [1, 3]
     tiny = 1e-200
     mn = credo.MarkovNetwork([credo.DiscreteFactor(["a", "b"], [[1.0, tiny], [tiny, tiny]]),
                               credo.DiscreteFactor(["a", "b"], [[1.0, 1.0], [1.0, tiny]])])
-    batch = JunctionTree(mn).query([{"a": 1}, {"a": 0}, {"a": 1}], soft_evidence={"b": [tiny, 1.0]})
+    batch = JunctionTree(mn).query(evidence=[{"a": 1}, {"a": 0}, {"a": 1}], soft_evidence={"b": [tiny, 1.0]})
     # a = 1: 2e-400, below the smallest double, so the row is redone in log space
     np.testing.assert_allclose(batch.log_evidence, [np.log(2.0) - 400 * np.log(10.0),
                                                     np.log(2.0) - 200 * np.log(10.0),
@@ -225,11 +225,11 @@ def test_clamped_batch_names_impossible_rows_and_recovers_underflow():
 
 def test_batch_of_nothing_and_of_empty_rows():
     engine = JunctionTree(credo.examples.sprinkler())
-    empty = engine.query([])
+    empty = engine.query(evidence=[])
     assert len(empty) == 0
-    blank = engine.query([{}, {}])
+    blank = engine.query(evidence=[{}, {}])
     np.testing.assert_array_equal(blank.log_evidence, [0.0, 0.0])
-    prior = engine.query({})
+    prior = engine.query(evidence={})
     np.testing.assert_allclose(blank.marginals["Rain"][1], list(prior.marginals["Rain"].values()), atol=1e-15)
 
 
@@ -246,14 +246,13 @@ def test_soft_evidence_equals_a_virtual_child():
     hard = {"v6": "s0"}
     want = credo.query(augmented, targets=list(bn.variables[:6]), evidence={**hard, "z_v2": "seen", "z_v4": "seen"})
     engine = JunctionTree(bn)
-    got = engine.query(hard, targets=list(bn.variables[:6]), soft_evidence=likelihood)
+    got = engine.query(list(bn.variables[:6]), evidence=hard, soft_evidence=likelihood)
     _assert_same_query(got, want)
     # Scaling a likelihood changes ln P(e) by its log, not the posterior.
-    scaled = engine.query(hard, targets=list(bn.variables[:6]),
-                          soft_evidence={"v2": 10 * likelihood["v2"], "v4": likelihood["v4"]})
+    scaled = engine.query(list(bn.variables[:6]), evidence=hard, soft_evidence={"v2": 10 * likelihood["v2"], "v4": likelihood["v4"]})
     assert scaled.log_evidence == pytest.approx(want.log_evidence + np.log(10), rel=1e-12)
     # Batched soft evidence: one row per likelihood.
-    batch = engine.query([hard, hard], targets=["v0"], soft_evidence={"v2": np.stack([likelihood["v2"]] * 2),
+    batch = engine.query(["v0"], evidence=[hard, hard], soft_evidence={"v2": np.stack([likelihood["v2"]] * 2),
                                                                       "v4": likelihood["v4"]})
     np.testing.assert_allclose(batch.log_evidence, [got.log_evidence] * 2, rtol=1e-12)
     mpe = engine.mpe(hard, soft_evidence=likelihood)
@@ -268,13 +267,13 @@ def test_impossible_evidence_raises_typed_error():
     engine = JunctionTree(bn)
     bad = {"Sprinkler": "no", "Rain": "no", "WetGrass": "yes"}
     with pytest.raises(credo.ImpossibleEvidenceError):
-        engine.query(bad)
+        engine.query(evidence=bad)
     with pytest.raises(credo.ImpossibleEvidenceError):
         engine.mpe(bad)
     with pytest.raises(credo.ImpossibleEvidenceError):
         engine.joint(["Rain", "Sprinkler"], bad)
     with pytest.raises(credo.ImpossibleEvidenceError, match=r"rows \[1, 3\]") as info:
-        engine.query([{"Rain": "yes"}, bad, {}, bad])
+        engine.query(evidence=[{"Rain": "yes"}, bad, {}, bad])
     assert info.value.rows == [1, 3]
     with pytest.raises(credo.ImpossibleEvidenceError):
         engine.query(soft_evidence={"Rain": [0.0, 0.0]})
@@ -283,17 +282,17 @@ def test_impossible_evidence_raises_typed_error():
 def test_unknown_names_are_reported():
     engine = JunctionTree(credo.examples.clinic())
     with pytest.raises(credo.UnknownVariableError, match="Cogh.*valid variables.*Cough"):
-        engine.query({"Cogh": "yes"})
+        engine.query(evidence={"Cogh": "yes"})
     with pytest.raises(credo.UnknownStateError, match="maybe.*Cough.*'yes', 'no'"):
-        engine.query({"Cough": "maybe"})
+        engine.query(evidence={"Cough": "maybe"})
     with pytest.raises(credo.UnknownVariableError):
         engine.query(targets=["Nope"])
     with pytest.raises(credo.UnknownVariableError):
-        engine.query([{"Nope": "yes"}])
+        engine.query(evidence=[{"Nope": "yes"}])
     with pytest.raises(credo.UnknownVariableError):
-        engine.query(pd.DataFrame({"Nope": ["yes"]}))
+        engine.query(evidence=pd.DataFrame({"Nope": ["yes"]}))
     with pytest.raises(credo.UnknownStateError):
-        engine.query(pd.DataFrame({"Cough": ["yes", "maybe"]}))
+        engine.query(evidence=pd.DataFrame({"Cough": ["yes", "maybe"]}))
     with pytest.raises(credo.UnknownVariableError):
         engine.query(soft_evidence={"Nope": [1.0, 1.0]})
     with pytest.raises(credo.ModelError, match="every variable"):
@@ -309,10 +308,10 @@ def test_log_evidence_of_long_chain_does_not_underflow():
     bn = credo.BayesianNetwork(cpds=cpds)
     evidence = {f"leaf{i}": "hit" for i in range(n)}
     engine = JunctionTree(bn)
-    result = engine.query(evidence, targets=["root"])
+    result = engine.query(["root"], evidence=evidence)
     assert result.log_evidence == pytest.approx(n * np.log(0.01), rel=1e-12)
     assert result.marginals["root"]["a"] == pytest.approx(0.5)
-    batch = engine.query([evidence, {}], targets=["root"])
+    batch = engine.query(["root"], evidence=[evidence, {}])
     np.testing.assert_allclose(batch.log_evidence, [n * np.log(0.01), 0.0], rtol=1e-12)
     assert engine.mpe(evidence).log_joint == pytest.approx(n * np.log(0.01) + np.log(0.5), rel=1e-12)
 
@@ -329,7 +328,7 @@ def test_underflow_inside_a_clique_falls_back_to_log_space():
     result = engine.query(soft_evidence=soft)
     assert result.log_evidence == pytest.approx(expected, rel=1e-12)
     assert result.marginals["a"][0] == pytest.approx(0.5) and result.marginals["b"][1] == pytest.approx(0.5)
-    batch = engine.query([{}, {"a": 1}], soft_evidence=soft)
+    batch = engine.query(evidence=[{}, {"a": 1}], soft_evidence=soft)
     np.testing.assert_allclose(batch.log_evidence, [expected, np.log(2.0) - 400 * np.log(10.0)], rtol=1e-12)
     np.testing.assert_allclose(batch.marginals["b"], [[0.5, 0.5], [0.5, 0.5]], atol=1e-12)
     assert engine.mpe(soft_evidence=soft).log_joint == pytest.approx(-400 * np.log(10.0), rel=1e-12)
@@ -367,7 +366,7 @@ def test_jax_log_likelihood_matches_numpy_batch():
     fn = jax.jit(engine.log_likelihood_fn())
     got = fn([jnp.asarray(f.log_values) for f in model.factors], one_hot_likelihoods(engine, rows))
     assert got.dtype == jnp.float64  # tests run with jax_enable_x64
-    np.testing.assert_allclose(np.asarray(got), engine.query(rows, targets=[]).log_evidence, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(got), engine.query([], evidence=rows).log_evidence, rtol=1e-12)
 
 
 def test_jax_gradient_is_expected_family_counts():
@@ -384,7 +383,7 @@ def test_jax_gradient_is_expected_family_counts():
     log_tables = [jnp.asarray(f.log_values) for f in bn.factors]
     fn = engine.log_likelihood_fn()
     value, grads = jax.jit(jax.value_and_grad(lambda t: fn(t, likelihoods).sum()))(log_tables)
-    assert float(value) == pytest.approx(float(engine.query(rows, targets=[]).log_evidence.sum()), rel=1e-12)
+    assert float(value) == pytest.approx(float(engine.query([], evidence=rows).log_evidence.sum()), rel=1e-12)
     for factor, grad in zip(bn.factors, grads):
         expected = sum(engine.joint(list(factor.variables), evidence).values for evidence in rows)
         np.testing.assert_allclose(np.asarray(grad), expected, atol=1e-10)
@@ -394,7 +393,7 @@ def test_credo_query_answers_a_batch_with_the_junction_tree_and_rejects_malforme
     bn = credo.examples.clinic()
     frame = pd.DataFrame({"Cough": ["yes", None, "no"], "Fever": [None, "yes", "no"]})
     engine = JunctionTree(bn)
-    want = engine.query(frame)
+    want = engine.query(evidence=frame)
     for method in ("auto", "jt"):
         got = credo.query(bn, evidence=frame, method=method)
         assert isinstance(got, BatchQueryResult)
@@ -410,11 +409,11 @@ def test_credo_query_answers_a_batch_with_the_junction_tree_and_rejects_malforme
     with pytest.raises(credo.ModelError, match="single evidence only|not a batch"):
         credo.query(bn, evidence=[{"Cough": "yes"}], method="jt", joint=True)
     with pytest.raises(credo.ModelError, match=r"repeated columns \['Cough'\]"):
-        engine.query(pd.DataFrame([["yes", "no"]], columns=["Cough", "Cough"]))
+        engine.query(evidence=pd.DataFrame([["yes", "no"]], columns=["Cough", "Cough"]))
     with pytest.raises(credo.ModelError, match="row 1 of the data is a str"):
-        engine.query([{"Cough": "yes"}, "Fever=yes"])
+        engine.query(evidence=[{"Cough": "yes"}, "Fever=yes"])
     with pytest.raises(credo.ModelError, match="evidence must be a mapping"):
-        engine.query(np.array([["yes"]]))
+        engine.query(evidence=np.array([["yes"]]))
 
 
 def test_engine_cache_frees_the_models_it_served():
@@ -487,3 +486,15 @@ def test_batch_result_frames():
     best = batch.map_states()
     for r in range(3):
         assert best.iloc[r].to_dict() == {v: max(d, key=d.get) for v, d in batch.row(r).marginals.items()}
+
+
+def test_query_takes_targets_then_evidence_and_refuses_the_old_order():
+    """Issue 21: JunctionTree.query(evidence, targets) swapped credo.query's order."""
+    clinic = credo.examples.clinic()
+    engine = JunctionTree(clinic)
+    want = credo.query(clinic, ["Flu"], {"Cough": "yes"}).marginals
+    assert engine.query(["Flu"], {"Cough": "yes"}).marginals == want
+    assert engine.query("Flu", evidence={"Cough": "yes"}).marginals == want
+    for old in ({"Cough": "yes"}, [{"Cough": "yes"}], pd.DataFrame({"Cough": ["yes"]})):
+        with pytest.raises(credo.ModelError, match="targets, evidence"):
+            engine.query(old)

@@ -51,7 +51,7 @@ def test_maximum_likelihood_em_never_decreases_the_log_likelihood():
     ll = np.array(result.objective)
     assert len(ll) > 2 and np.all(np.diff(ll) >= -1e-9 * np.abs(ll[:-1]))
     # its final log-likelihood agrees with the numpy junction tree's
-    batch = credo.JunctionTree(result.model).query(data)
+    batch = credo.JunctionTree(result.model).query(evidence=data)
     assert ll[-1] == pytest.approx(float(np.sum(batch.log_evidence)), rel=1e-9)
 
 

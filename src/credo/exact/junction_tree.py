@@ -253,9 +253,9 @@ class JunctionTree:
     >>> import credo
     >>> from credo.exact.junction_tree import JunctionTree
     >>> engine = JunctionTree(credo.examples.clinic())
-    >>> round(engine.query({"Cough": "yes"}).marginals["Flu"]["yes"], 3)
+    >>> round(engine.query(evidence={"Cough": "yes"}).marginals["Flu"]["yes"], 3)
     0.211
-    >>> batch = engine.query([{"Cough": "yes"}, {"Cough": "no"}], targets=["Flu"])
+    >>> batch = engine.query(["Flu"], [{"Cough": "yes"}, {"Cough": "no"}])
     >>> batch.marginals["Flu"].shape
     (2, 2)
     """
@@ -698,20 +698,24 @@ class JunctionTree:
         return marginals, log_evidence
 
     # ------------------------------------------------------------ public API
-    def query(self, evidence=None, targets: Sequence | None = None,
+    def query(self, targets: Sequence | None = None, evidence=None,
               soft_evidence: Mapping | None = None) -> QueryResult | BatchQueryResult:
         r"""Posterior marginals and :math:`\ln P(e)`, for one evidence or a batch.
 
+        The arguments come in the order of :func:`credo.query` (targets, then
+        evidence); evidence passed first, the order of credo 0.1, is refused
+        with a :class:`~credo.ModelError` that says so.
+
         Parameters
         ----------
+        targets : variable or sequence of variables, optional
+            Variables whose marginals to return. Default: every unobserved
+            variable for one evidence, every variable for a batch.
         evidence : mapping, list of mappings or pandas.DataFrame, optional
             One ``{variable: state}`` (returns a QueryResult), or a batch: a
             list of such mappings or a DataFrame with one row per case, one
             column per observed variable, states by name and NaN/None where
             unobserved (returns a :class:`BatchQueryResult`).
-        targets : sequence, optional
-            Variables whose marginals to return. Default: every unobserved
-            variable for one evidence, every variable for a batch.
         soft_evidence : mapping, optional
             ``{variable: likelihood}``, a non-negative vector of shape
             ``(states,)`` (or ``(rows, states)`` in a batch) multiplied into
@@ -728,6 +732,10 @@ class JunctionTree:
             If P(e) = 0 (for a batch, naming the rows).
         UnknownVariableError, UnknownStateError
         """
+        if _looks_like_evidence(targets):
+            raise ModelError("JunctionTree.query takes (targets, evidence), in the order of credo.query; the "
+                             "first argument looks like evidence (credo 0.1 took evidence first): write "
+                             "engine.query(evidence=...) or engine.query(targets, evidence)")
         if _is_batch(evidence):
             return self._query_batch(evidence, targets, soft_evidence)
         return self._query_single(evidence, targets, soft_evidence)
@@ -833,7 +841,7 @@ class JunctionTree:
 
     def log_evidence(self, evidence=None, soft_evidence: Mapping | None = None):
         r""":math:`\ln P(e)` only (one collect pass): a float, or an array for a batch."""
-        result = self.query(evidence, targets=[], soft_evidence=soft_evidence)
+        result = self.query([], evidence=evidence, soft_evidence=soft_evidence)
         return result.log_evidence
 
     def joint(self, variables: Sequence, evidence: Mapping | None = None,
@@ -1099,6 +1107,13 @@ def _max_reduce(array: np.ndarray, axis: tuple) -> np.ndarray:
     return np.max(array, axis=axis)
 
 
+def _looks_like_evidence(targets) -> bool:
+    """A mapping, a DataFrame or a list of mappings, where a variable or a list of variables belongs."""
+    if isinstance(targets, Mapping) or hasattr(targets, "columns"):
+        return True
+    return isinstance(targets, (list, tuple)) and any(isinstance(t, Mapping) or t is None for t in targets)
+
+
 def _is_batch(evidence) -> bool:
     return hasattr(evidence, "columns") or (isinstance(evidence, (list, tuple)))
 
@@ -1199,8 +1214,8 @@ def junction_tree_query(
     if _is_batch(evidence):
         if joint:
             raise ModelError("joint=True takes one evidence dict, not a batch of rows")
-        return engine.query(evidence, targets=targets, soft_evidence=soft_evidence)
-    result = engine.query(evidence, targets=targets, soft_evidence=soft_evidence)
+        return engine.query(targets, evidence=evidence, soft_evidence=soft_evidence)
+    result = engine.query(targets, evidence=evidence, soft_evidence=soft_evidence)
     if not joint:
         return result
     free = [v for v in result.marginals if v not in result.evidence]
