@@ -4,6 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+
+import credo
 from jax.scipy.special import logsumexp
 
 from credo import distributions as dist
@@ -134,11 +136,20 @@ def test_validate_args_raises_naming_the_parameter(build, name):
         build()
 
 
-def test_validation_is_skipped_under_tracing_and_off_by_default():
-    dist.Normal(0.0, -1.0)
+def test_validation_is_on_for_concrete_values_and_skipped_under_tracing():
+    """Issue 21: Normal(0, 0).log_prob(1) was a silent NaN; concrete parameters are now checked."""
+    for scale in (0.0, -1.0, jnp.nan):
+        with pytest.raises(credo.DistributionError, match="'scale'"):
+            dist.Normal(0.0, scale)
+    assert np.isnan(dist.Normal(0.0, -1.0, validate_args=False).log_prob(0.0))  # opted out
     out = jax.jit(lambda s: dist.Normal(0.0, s, validate_args=True).log_prob(0.0))(-1.0)
     assert out.shape == ()
     dist.Bernoulli(logits=3.0, validate_args=True)
+    # zero probabilities are valid: -inf logits, +-inf binary log-odds
+    dist.Categorical(logits=jnp.array([0.0, -jnp.inf]))
+    dist.Bernoulli(logits=jnp.array([-jnp.inf, jnp.inf]))
+    with pytest.raises(credo.DistributionError, match="'logits'"):
+        dist.Categorical(logits=jnp.array([-jnp.inf, -jnp.inf]))
 
 
 def test_probs_logits_exclusive():

@@ -80,6 +80,22 @@ class _RealVector(_Real):
         return jnp.all(super().check(value), axis=-1)
 
 
+class _Logit(Constraint):
+    """A log-odds: any value but NaN (-inf and +inf are the probabilities 0 and 1)."""
+
+    def check(self, value):
+        return value == value
+
+
+class _LogitVector(Constraint):
+    """Unnormalized log-probabilities: no NaN or +inf, and not every entry -inf (some state is possible)."""
+
+    event_dim = 1
+
+    def check(self, value):
+        return jnp.all((value == value) & (value != jnp.inf), axis=-1) & jnp.any(value > -jnp.inf, axis=-1)
+
+
 class _GreaterThan(Constraint):
     def __init__(self, lower_bound, closed=False):
         self.lower_bound = lower_bound
@@ -309,6 +325,8 @@ def independent(base_constraint, reinterpreted_batch_ndims):
 
 real = _Real()
 real_vector = _RealVector()
+logit = _Logit()
+logit_vector = _LogitVector()
 positive = _Positive()
 nonnegative = _Nonnegative()
 unit_interval = _UnitInterval()

@@ -45,7 +45,7 @@ class _Scalar(Distribution):
 
     has_rsample = True
 
-    def __init__(self, *params, validate_args=False):
+    def __init__(self, *params, validate_args=None):
         values = promote(*params)
         for name, value in zip(self.arg_constraints, values):
             setattr(self, name, value)
@@ -66,7 +66,7 @@ class _LocScale(_Scalar):
     support = constraints.real
     _guard_support = False
 
-    def __init__(self, loc=0.0, scale=1.0, *, validate_args=False):
+    def __init__(self, loc=0.0, scale=1.0, *, validate_args=None):
         super().__init__(loc, scale, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -175,7 +175,7 @@ class StudentT(_LocScale):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, df, loc=0.0, scale=1.0, *, validate_args=False):
+    def __init__(self, df, loc=0.0, scale=1.0, *, validate_args=None):
         _Scalar.__init__(self, df, loc, scale, validate_args=validate_args)
 
     def _std_log_prob(self, z):
@@ -208,7 +208,7 @@ class _Half(_Scalar):
     support = constraints.nonnegative
     _base = None
 
-    def __init__(self, scale=1.0, *, validate_args=False):
+    def __init__(self, scale=1.0, *, validate_args=None):
         super().__init__(scale, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -252,7 +252,7 @@ class LogNormal(_Scalar):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
 
-    def __init__(self, loc=0.0, scale=1.0, *, validate_args=False):
+    def __init__(self, loc=0.0, scale=1.0, *, validate_args=None):
         super().__init__(loc, scale, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -279,7 +279,7 @@ class Exponential(_Scalar):
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
 
-    def __init__(self, rate=1.0, *, validate_args=False):
+    def __init__(self, rate=1.0, *, validate_args=None):
         super().__init__(rate, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -308,7 +308,7 @@ class Gamma(_Scalar):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, concentration, rate=1.0, *, validate_args=False):
+    def __init__(self, concentration, rate=1.0, *, validate_args=None):
         super().__init__(concentration, rate, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -370,7 +370,7 @@ class Beta(_Scalar):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, concentration1, concentration0, *, validate_args=False):
+    def __init__(self, concentration1, concentration0, *, validate_args=None):
         super().__init__(concentration1, concentration0, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -396,7 +396,7 @@ class Uniform(_Scalar):
 
     arg_constraints = {"low": constraints.real, "high": constraints.real}
 
-    def __init__(self, low=0.0, high=1.0, *, validate_args=False):
+    def __init__(self, low=0.0, high=1.0, *, validate_args=None):
         super().__init__(low, high, validate_args=validate_args)
 
     def _validate_extra(self):
@@ -428,7 +428,7 @@ class Weibull(_Scalar):
     arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive
 
-    def __init__(self, scale, concentration, *, validate_args=False):
+    def __init__(self, scale, concentration, *, validate_args=None):
         super().__init__(scale, concentration, validate_args=validate_args)
 
     def _log_prob(self, value):
@@ -462,7 +462,7 @@ class VonMises(_Scalar):
     support = constraints.interval(-math.pi, math.pi)
     has_rsample = False
 
-    def __init__(self, loc, concentration, *, validate_args=False):
+    def __init__(self, loc, concentration, *, validate_args=None):
         super().__init__(loc, concentration, validate_args=validate_args)
 
     def _log_prob(self, value):

@@ -99,11 +99,11 @@ class _ProbsLogits(Distribution):
 class Bernoulli(_ProbsLogits):
     """Bernoulli law on {0, 1}; ``log p(k) = k log p + (1 - k) log(1 - p)``."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.logit}
     support = constraints.boolean
     has_enumerate_support = True
 
-    def __init__(self, probs=None, logits=None, *, validate_args=False):
+    def __init__(self, probs=None, logits=None, *, validate_args=None):
         self.probs, self.logits = promote(*self._resolve(probs, logits))
         super().__init__(self.probs.shape, validate_args=validate_args)
 
@@ -130,12 +130,12 @@ class Binomial(_ProbsLogits):
     """Binomial law; ``log p(k) = log C(n, k) + k log p + (n - k) log(1 - p)``, ``n = total_count``."""
 
     arg_constraints = {"total_count": constraints.nonnegative_integer,
-                       "probs": constraints.unit_interval, "logits": constraints.real}
+                       "probs": constraints.unit_interval, "logits": constraints.logit}
     has_enumerate_support = True
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=False):
+    def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=None):
         probs, logits = self._resolve(probs, logits)
         self.total_count, self.probs, self.logits = promote(total_count, probs, logits)
         super().__init__(self.probs.shape, validate_args=validate_args)
@@ -178,11 +178,11 @@ class Categorical(_ProbsLogits):
     logits : array_like, shape ``batch_shape + (K,)``, unnormalized log-probabilities
     """
 
-    arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
+    arg_constraints = {"probs": constraints.simplex, "logits": constraints.logit_vector}
     has_enumerate_support = True
     _binary = False
 
-    def __init__(self, probs=None, logits=None, *, validate_args=False):
+    def __init__(self, probs=None, logits=None, *, validate_args=None):
         self.probs, self.logits = self._resolve(probs, logits)
         super().__init__(self.probs.shape[:-1], validate_args=validate_args)
 
@@ -222,12 +222,12 @@ class Multinomial(_ProbsLogits):
     """
 
     arg_constraints = {"total_count": constraints.nonnegative_integer,
-                       "probs": constraints.simplex, "logits": constraints.real_vector}
+                       "probs": constraints.simplex, "logits": constraints.logit_vector}
     _binary = False
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=False):
+    def __init__(self, total_count=1, probs=None, logits=None, *, validate_args=None):
         probs, logits = self._resolve(probs, logits)
         batch_shape, (self.total_count, self.probs, self.logits) = broadcast_params(
             (total_count, 0), (probs, 1), (logits, 1))
@@ -263,7 +263,7 @@ class Poisson(Distribution):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, rate, *, validate_args=False):
+    def __init__(self, rate, *, validate_args=None):
         (self.rate,) = as_float(rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
 
@@ -293,12 +293,12 @@ class NegativeBinomial(_ProbsLogits):
     """
 
     arg_constraints = {"total_count": constraints.positive,
-                       "probs": constraints.unit_interval, "logits": constraints.real}
+                       "probs": constraints.unit_interval, "logits": constraints.logit}
     support = constraints.nonnegative_integer
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, total_count, probs=None, logits=None, *, validate_args=False):
+    def __init__(self, total_count, probs=None, logits=None, *, validate_args=None):
         probs, logits = self._resolve(probs, logits)
         self.total_count, self.probs, self.logits = promote(total_count, probs, logits)
         super().__init__(self.probs.shape, validate_args=validate_args)
@@ -330,7 +330,7 @@ class NegativeBinomial2(Distribution):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, mean, concentration, *, validate_args=False):
+    def __init__(self, mean, concentration, *, validate_args=None):
         self.mean, self.concentration = promote(mean, concentration)
         super().__init__(self.mean.shape, validate_args=validate_args)
 
@@ -351,10 +351,10 @@ class NegativeBinomial2(Distribution):
 class Geometric(_ProbsLogits):
     """Number of failures before the first success; ``log p(k) = k log(1 - p) + log p``, k = 0, 1, ..."""
 
-    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
+    arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.logit}
     support = constraints.nonnegative_integer
 
-    def __init__(self, probs=None, logits=None, *, validate_args=False):
+    def __init__(self, probs=None, logits=None, *, validate_args=None):
         self.probs, self.logits = promote(*self._resolve(probs, logits))
         super().__init__(self.probs.shape, validate_args=validate_args)
 
@@ -383,7 +383,7 @@ class DiscreteUniform(Distribution):
     arg_constraints = {"low": constraints.integer, "high": constraints.integer}
     has_enumerate_support = True
 
-    def __init__(self, low=0, high=1, *, validate_args=False):
+    def __init__(self, low=0, high=1, *, validate_args=None):
         self.low, self.high = promote(low, high)
         super().__init__(self.low.shape, validate_args=validate_args)
 

@@ -46,9 +46,12 @@ class Distribution:
     Parameters
     ----------
     batch_shape, event_shape : tuple of int
-    validate_args : bool, default False
-        Check parameters against ``arg_constraints`` (only for concrete,
-        i.e. non-traced, values) and raise ``ValueError`` naming the offender.
+    validate_args : bool or None, default None
+        Check parameters against ``arg_constraints`` and raise
+        :class:`~credo.DistributionError` naming the offender. The check only
+        sees concrete (non-traced) values, so it costs nothing inside compiled
+        code; None (the default) checks them whenever they are concrete, as
+        NumPyro does outside ``jit``. False skips the check.
 
     Attributes
     ----------
@@ -79,11 +82,11 @@ class Distribution:
         super().__init_subclass__(**kwargs)
         jax.tree_util.register_pytree_node(cls, cls.tree_flatten, cls.tree_unflatten)
 
-    def __init__(self, batch_shape=(), event_shape=(), *, validate_args=False):
+    def __init__(self, batch_shape=(), event_shape=(), *, validate_args=None):
         self._batch_shape = tuple(batch_shape)
         self._event_shape = tuple(event_shape)
-        self._validate_args = bool(validate_args)
-        if validate_args:
+        self._validate_args = validate_args
+        if validate_args is not False:
             self._validate_params()
 
     # -- pytree protocol -------------------------------------------------
@@ -260,7 +263,7 @@ class Independent(Distribution):
 
     arg_constraints = {}
 
-    def __init__(self, base_dist, reinterpreted_batch_ndims, *, validate_args=False):
+    def __init__(self, base_dist, reinterpreted_batch_ndims, *, validate_args=None):
         n = int(reinterpreted_batch_ndims)
         if not 0 <= n <= len(base_dist.batch_shape):
             raise DistributionError(f"reinterpreted_batch_ndims={n} exceeds the batch rank of {base_dist}")
@@ -321,7 +324,7 @@ class MaskedDistribution(Distribution):
 
     arg_constraints = {}
 
-    def __init__(self, base_dist, mask, *, validate_args=False):
+    def __init__(self, base_dist, mask, *, validate_args=None):
         self.base_dist = base_dist
         self._mask = mask if isinstance(mask, bool) else jnp.asarray(mask, dtype=bool)
         jnp.broadcast_shapes(jnp.shape(self._mask), base_dist.batch_shape)
@@ -391,7 +394,7 @@ class Delta(Distribution):
 
     has_rsample = True
 
-    def __init__(self, v=0.0, log_density=0.0, event_dim=0, *, validate_args=False):
+    def __init__(self, v=0.0, log_density=0.0, event_dim=0, *, validate_args=None):
         v, log_density = as_float(v, log_density)
         if event_dim > v.ndim:
             raise DistributionError(f"event_dim={event_dim} exceeds the rank of v")
@@ -439,7 +442,7 @@ class Flat(Distribution):
     support = constraints.real
     _guard_support = False
 
-    def __init__(self, batch_shape=(), *, validate_args=False):
+    def __init__(self, batch_shape=(), *, validate_args=None):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def _log_prob(self, value):

@@ -74,7 +74,7 @@ class MixtureSameFamily(_MixtureBase):
         Batch shape ``batch_shape + (K,)``.
     """
 
-    def __init__(self, mixing_distribution, component_distribution, *, validate_args=False):
+    def __init__(self, mixing_distribution, component_distribution, *, validate_args=None):
         if len(component_distribution.batch_shape) < 1:
             raise DistributionError("component_distribution needs a batch axis of components")
         self._init_mixing(mixing_distribution, component_distribution.batch_shape[-1])
@@ -130,7 +130,7 @@ class Mixture(_MixtureBase):
         Batch shapes broadcastable to each other and to the mixing batch shape.
     """
 
-    def __init__(self, mixing_distribution, components, *, validate_args=False):
+    def __init__(self, mixing_distribution, components, *, validate_args=None):
         components = list(components)
         if not components:
             raise DistributionError("Mixture needs at least one component")

@@ -47,7 +47,7 @@ class MultivariateNormal(Distribution):
     _guard_support = False
 
     def __init__(self, loc=0.0, covariance_matrix=None, precision_matrix=None, scale_tril=None,
-                 *, validate_args=False):
+                 *, validate_args=None):
         given = {"covariance_matrix": covariance_matrix, "precision_matrix": precision_matrix,
                  "scale_tril": scale_tril}
         given = {k: v for k, v in given.items() if v is not None}
@@ -114,7 +114,7 @@ class Dirichlet(Distribution):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, concentration, *, validate_args=False):
+    def __init__(self, concentration, *, validate_args=None):
         (conc,) = as_float(concentration)
         if conc.ndim < 1:
             raise DistributionError("Dirichlet: concentration must have at least one dimension")
@@ -161,7 +161,7 @@ class LKJCholesky(Distribution):
 
     _sample_eagerly = True  # jax.random kernels compile once per shape, not per class
 
-    def __init__(self, dimension, concentration=1.0, *, validate_args=False):
+    def __init__(self, dimension, concentration=1.0, *, validate_args=None):
         if int(dimension) < 2:
             raise DistributionError(f"LKJCholesky: dimension must be >= 2, got {dimension}")
         self.dimension = int(dimension)
