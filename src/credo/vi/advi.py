@@ -58,9 +58,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.ppl.runtime import as_key
 
+from . import _checks
 from .svi import prepare_target
 from .approximation import Approximation
 from .families import Family, FullRank, LowRank, MeanField, inverse_softplus, raw_tril
@@ -93,6 +94,7 @@ def initial_family(family: str, dim: int, loc, key, *, init_scale: float = 0.1,
     defaults to ``min(dim, max(1, ceil(sqrt(dim))))``. Flows start at the
     identity map around the same Gaussian.
     """
+    _checks.choice("family", family, FAMILIES)
     loc = jnp.asarray(loc)
     if family == "meanfield":
         return MeanField(loc, init_scale)
@@ -100,14 +102,22 @@ def initial_family(family: str, dim: int, loc, key, *, init_scale: float = 0.1,
         return FullRank(loc, init_scale)
     if family == "lowrank":
         rank = rank if rank is not None else min(dim, max(1, math.ceil(math.sqrt(dim))))
-        if not 1 <= rank <= dim:
-            raise ValueError(f"rank must be in [1, {dim}], got {rank}")
+        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) or not 1 <= rank <= dim:
+            raise ArgumentError("rank", f"must be an integer in [1, {dim}] (the dimension), got {rank!r}")
         factor = 0.1 * init_scale * jax.random.normal(key, (dim, rank), loc.dtype)
         return LowRank(loc, factor, init_scale)
     if family == "flow":
         return Flow.realnvp(dim, key, depth=flow_depth, hidden=flow_hidden, loc=loc,
                             scale_tril=init_scale)
-    raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    raise AssertionError(family)  # pragma: no cover - checked above
+
+
+def _has_entropy(q) -> bool:
+    """Whether the family ``q`` has a closed-form entropy (overrides :meth:`Family.entropy`)."""
+    if isinstance(q, Preconditioned):
+        q = q.inner
+    entropy = getattr(type(q), "entropy", None)
+    return entropy is not None and entropy is not Family.entropy
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,7 +131,7 @@ def _objective(estimator: str, num_particles: int):
         return partial(elbo_reparam_entropy, num_particles=num_particles)
     if estimator == "iwae":
         return partial(iwae_bound, num_samples=num_particles)
-    raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
+    raise AssertionError(estimator)  # pragma: no cover - checked by fit
 
 
 @eqx.filter_jit
@@ -265,8 +275,18 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
         Per-step ELBO estimates.
     converged : bool
     """
-    if estimator == "entropy" and not hasattr(q, "entropy"):
-        raise ValueError("estimator='entropy' needs a family with a closed-form entropy")
+    _checks.choice("estimator", estimator, _ESTIMATORS)
+    if estimator == "entropy" and not _has_entropy(q):
+        raise ArgumentError("estimator", f"'entropy' needs a family with a closed-form entropy; "
+                                         f"{type(q).__name__} has none")
+    steps = _checks.count("steps", steps)
+    num_particles = _checks.count("num_particles", num_particles)
+    tolerance = _checks.number("tolerance", tolerance)
+    chunk_size = _checks.count("chunk_size", chunk_size)
+    window = _checks.count("window", window)
+    anneal_steps = _checks.count("anneal_steps", anneal_steps, minimum=0)
+    if anneal_steps and not 0 < _checks.number("anneal_start", anneal_start, positive=True) <= 1:
+        raise ArgumentError("anneal_start", f"must be in (0, 1], got {anneal_start!r}")
     key = as_key(seed)
     optimizer = _skip_nonfinite(optimizer)
     params, static = eqx.partition(q, eqx.is_inexact_array)
@@ -507,15 +527,20 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
     >>> bool(0.09 < draws["theta"].mean() < 0.16)   # posterior mean 13/102
     True
     """
-    if family not in FAMILIES:
-        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    if steps < 1:
-        raise ValueError(f"steps must be positive, got {steps}")
-    if precondition not in ("pathfinder", None):
-        raise ValueError(f"precondition must be 'pathfinder' or None, got {precondition!r}")
-    estimator = estimator or DEFAULT_ESTIMATORS[family]
-    if estimator not in _ESTIMATORS:
-        raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
+    _checks.choice("family", family, FAMILIES)
+    steps = _checks.count("steps", steps)
+    _checks.choice("precondition", precondition, ("pathfinder", None))
+    estimator = _checks.choice("estimator", estimator or DEFAULT_ESTIMATORS[family], _ESTIMATORS)
+    if learning_rate is not None:
+        learning_rate = _checks.number("learning_rate", learning_rate, positive=True)
+    num_particles = _checks.count("num_particles", num_particles)
+    tolerance = _checks.number("tolerance", tolerance)
+    chunk_size = _checks.count("chunk_size", chunk_size)
+    anneal_steps = _checks.count("anneal_steps", anneal_steps, minimum=0)
+    flow_depth = _checks.count("flow_depth", flow_depth)
+    flow_hidden = _checks.count("flow_hidden", flow_hidden)
+    if init_scale is not None:
+        init_scale = _checks.number("init_scale", init_scale, positive=True)
     key = as_key(seed)
     k_init, k_family, k_fit = jax.random.split(key, 3)
     target, batches, log_p_batch = prepare_target(model, data, dim=dim,
@@ -536,7 +561,7 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
     if affine is not None:
         q0 = Preconditioned(q0, *affine)
     if optimizer is None:
-        optimizer = _adam(float(learning_rate or DEFAULT_LEARNING_RATES[family]))
+        optimizer = _adam(DEFAULT_LEARNING_RATES[family] if learning_rate is None else learning_rate)
     q, history, converged = fit(q0, log_p_batch or target.log_p, optimizer=optimizer,
                                 steps=steps, seed=k_fit, num_particles=num_particles,
                                 estimator=estimator, tolerance=tolerance, chunk_size=chunk_size,

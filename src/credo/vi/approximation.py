@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from credo.errors import ArgumentError
 from credo.ppl.runtime import as_key
 
 from .families import FactoredGaussian, FullRank, LowRank, MeanField, Mixture
@@ -201,7 +202,7 @@ class Approximation:
         (draws without resampling are distinct anyway).
         """
         if int(num_samples) < 0:
-            raise ValueError(f"num_samples must be >= 0, got {num_samples}")
+            raise ArgumentError("num_samples", f"num_samples must be >= 0, got {num_samples}")
         key = as_key(seed)
         if not self.resample:
             return np.asarray(_draw(self.q, key, int(num_samples)))

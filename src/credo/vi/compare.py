@@ -33,6 +33,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from credo.errors import ArgumentError
+
 __all__ = ["compare", "plot_compare"]
 
 
@@ -51,8 +53,8 @@ def _flat_pairs(approximation, posterior, num_samples, seed):
     vi = approximation.sample(num_samples, seed)
     common = [name for name in reference if name in vi]
     if not common:
-        raise ValueError(f"no site in common: VI has {sorted(vi)}, the posterior has "
-                         f"{sorted(reference)}")
+        raise ArgumentError("posterior", f"no site in common: VI has {sorted(vi)}, the posterior "
+                                         f"has {sorted(reference)}")
     ref_flat = flatten_draws({k: reference[k] for k in common})
     vi_flat = flatten_draws({k: np.asarray(vi[k], dtype=float)[None] for k in common})
     return vi_flat, ref_flat
@@ -125,7 +127,9 @@ def plot_compare(approximation, posterior, *, names=None, max_elements: int = 12
     labels = list(ref_flat) if names is None else [n for n in names if n in ref_flat]
     labels = labels[:max_elements]
     if not labels:
-        raise ValueError("nothing to plot")
+        raise ArgumentError("names", f"nothing to plot: none of {names!r} is a site of both "
+                                     f"(common: {sorted(ref_flat)})" if names is not None else
+                            "nothing to plot: no element in common")
     cols = min(3, len(labels))
     rows = -(-len(labels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)

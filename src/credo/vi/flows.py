@@ -62,6 +62,8 @@ import jax.numpy as jnp
 
 from jax.scipy.linalg import solve_triangular
 
+from credo.errors import ArgumentError
+
 from .families import Family, _standard_normal_logpdf, inverse_softplus, raw_tril, tril_from_raw
 
 __all__ = ["Flow", "AffineCoupling", "SplineCoupling", "Constant", "rational_quadratic_spline"]
@@ -304,7 +306,7 @@ class Flow(Family):
         if coupling == "auto":
             coupling = "spline" if dim == 1 else "affine"
         if coupling not in ("affine", "spline"):
-            raise ValueError(f"coupling must be 'auto', 'affine' or 'spline', got {coupling!r}")
+            raise ArgumentError("coupling", f"must be 'auto', 'affine' or 'spline', got {coupling!r}")
         keys = jax.random.split(key, depth)
         if coupling == "affine":
             layers = [AffineCoupling(dim, k % 2, hidden, keys[k]) for k in range(depth)]

@@ -72,6 +72,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from credo.errors import ArgumentError
+
 __all__ = ["elbo_reparam", "elbo_reparam_entropy", "elbo_score", "elbo_analytic_kl",
            "kl_gaussian", "iwae_bound", "log_weights"]
 
@@ -197,9 +199,11 @@ def elbo_score(q, log_p, key, num_particles: int = 2, *, baseline="leave-one-out
     f = jax.lax.stop_gradient(_vmapped(log_p, x) - lq)
     if isinstance(baseline, str):
         if baseline != "leave-one-out":
-            raise ValueError(f"unknown baseline {baseline!r}")
+            raise ArgumentError("baseline", f"unknown baseline {baseline!r}; valid choices: "
+                                            "'leave-one-out', None, or a number")
         if num_particles < 2:
-            raise ValueError("the leave-one-out baseline needs num_particles >= 2")
+            raise ArgumentError("num_particles", "the leave-one-out baseline needs num_particles >= 2, "
+                                                 f"got {num_particles}")
         b = (jnp.sum(f) - f) / (num_particles - 1)
     elif baseline is None:
         b = 0.0

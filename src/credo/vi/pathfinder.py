@@ -55,6 +55,7 @@ variable-storage quasi-Newton algorithms. *Mathematical Programming* 45.
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from typing import NamedTuple
 
@@ -65,9 +66,10 @@ import numpy as np
 import optax
 from jax.scipy.linalg import solve_triangular
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.ppl.runtime import as_key
 
+from . import _checks
 from ._target import as_target
 from .approximation import Approximation
 from .families import FactoredGaussian, Mixture
@@ -176,7 +178,17 @@ class PathResult(NamedTuple):
         ELBO estimate per iterate, NaN past the end of the path.
     num_iterations : int
     converged : bool
-        L-BFGS met its tolerance (rather than ``max_iterations`` or a failure).
+        L-BFGS met its tolerance (rather than ``max_iterations`` or a failure)
+        with at least one curvature pair accepted: a path that stopped with
+        none (a zero gradient at its start) has no inverse-Hessian estimate,
+        only the unit diagonal, so it has not converged to a Gaussian.
+    curvature_pairs : int
+        Accepted L-BFGS pairs in the history at the end (at most ``J``).
+    flat : bool
+        The gradient at the last iterate is zero (norm at most ``gtol``) and
+        the log density at ``num_elbo_draws`` unit-normal draws around it
+        equals its value there (to ``1e-8``, relative above 1): the density
+        looks constant there.
     """
 
     q: FactoredGaussian
@@ -185,6 +197,8 @@ class PathResult(NamedTuple):
     elbos: jax.Array
     num_iterations: jax.Array
     converged: jax.Array
+    curvature_pairs: jax.Array = 0
+    flat: jax.Array = False
 
 
 class _PathState(NamedTuple):
@@ -258,8 +272,14 @@ def _single_path(x0, noise, *, log_p, history_size, max_iterations, ftol, gtol,
                           state.elbos.at[i].set(elbo), i, done, converged)
 
     state = jax.lax.while_loop(cond, body, state)
+    pairs = jnp.sum(state.history.mask).astype(jnp.int32)
+    # is the density constant around the end point (a flat, improper density)?
+    level = -state.value
+    around = jax.vmap(log_p)(state.x + noise)
+    flat = ((jnp.linalg.norm(state.grad) <= gtol)
+            & (jnp.max(jnp.abs(around - level)) <= 1e-8 * jnp.maximum(1.0, jnp.abs(level))))
     return PathResult(state.best, state.best_elbo, state.best_iteration, state.elbos, state.i,
-                      state.converged)
+                      state.converged & (pairs > 0), pairs, flat)
 
 
 def _run_paths(target, key, *, num_paths, init, history_size, max_iterations, num_elbo_draws,
@@ -295,6 +315,39 @@ def _run_paths(target, key, *, num_paths, init, history_size, max_iterations, nu
         if bar is not None:
             bar.close()
     return results
+
+
+def _curved_paths(results) -> np.ndarray:
+    """Which paths accepted an L-BFGS curvature pair (raising if none did, warning of the others).
+
+    A path with no accepted pair has no inverse-Hessian estimate, only the unit
+    diagonal, so its Gaussian approximates nothing and it is left out. That
+    happens when the gradient is zero at the start (a flat, improper density;
+    a plateau; a start at a stationary point) or the density is linear along
+    the path (unbounded, so improper).
+    """
+    curved = np.array([int(r.curvature_pairs) > 0 for r in results])
+    flat = np.array([bool(r.flat) for r in results]) & ~curved
+    if not curved.any():
+        if flat.all():
+            raise ModelError(
+                "the log density looks flat: at every Pathfinder start its gradient is zero and it "
+                "is constant around the start, so there is no mode to approximate. A flat density "
+                "is improper (it does not integrate to a finite number): give every parameter a "
+                "proper prior, or check that the log density depends on its argument")
+        raise ModelError(
+            "no Pathfinder path found any curvature: L-BFGS accepted no curvature pair on any "
+            "path, so there is no covariance estimate. The log density is flat or linear along "
+            "the paths (an improper posterior), or every start is a stationary point: check the "
+            "priors, or pass other initial points (init=)")
+    if not curved.all():
+        which = ", ".join(str(i) for i in np.flatnonzero(~curved))
+        why = ("the log density is constant around their starts (flat or improper there)"
+               if flat.any() else "the log density showed no curvature along them")
+        warnings.warn(f"Pathfinder path(s) {which} accepted no L-BFGS curvature pair ({why}); they "
+                      f"count as not converged and are left out of the approximation",
+                      UserWarning, stacklevel=3)
+    return curved
 
 
 def _check_finite(target, x0) -> None:
@@ -405,8 +458,25 @@ def pathfinder(model, data=None, *, num_paths: int = 4, seed=0, progress: bool =
         equal mixture of the paths' best Gaussians (widened by
         ``info["proposal_scale"]`` when resampling); ``elbo_history`` has shape
         ``(num_paths, max_iterations + 1)``; ``info`` holds each path's
-        ``best_iteration``, ``elbo``, ``num_iterations`` and ``path_converged``,
-        and ``proposal_scale`` and ``khat`` (of the resampling proposal).
+        ``best_iteration``, ``elbo``, ``num_iterations``, ``path_converged`` and
+        ``curvature_pairs`` (a path with none is left out of ``q``), and
+        ``proposal_scale`` and ``khat`` (of the resampling proposal).
+
+    Raises
+    ------
+    credo.errors.ModelError
+        The log density is not finite at the start, no iterate had a finite
+        ELBO, or no path accepted an L-BFGS curvature pair: the density looks
+        flat (a zero gradient and a constant value around every start) or
+        linear along the paths, either way improper.
+    credo.errors.ArgumentError
+        A count below 1, a negative tolerance, or a bad ``proposal_scale``.
+
+    Warns
+    -----
+    UserWarning
+        For paths that accepted no curvature pair (they count as not
+        converged and are left out).
 
     Examples
     --------
@@ -417,8 +487,17 @@ def pathfinder(model, data=None, *, num_paths: int = 4, seed=0, progress: bool =
     >>> bool(0.09 < draws["theta"].mean() < 0.16)   # posterior mean 13/102
     True
     """
-    if num_paths < 1:
-        raise ValueError(f"num_paths must be positive, got {num_paths}")
+    num_paths = _checks.count("num_paths", num_paths)
+    num_draws = _checks.count("num_draws", num_draws)
+    num_elbo_draws = _checks.count("num_elbo_draws", num_elbo_draws)
+    history_size = _checks.count("history_size", history_size)
+    max_iterations = _checks.count("max_iterations", max_iterations)
+    max_linesearch_steps = _checks.count("max_linesearch_steps", max_linesearch_steps)
+    ftol, gtol = _checks.number("ftol", ftol), _checks.number("gtol", gtol)
+    if not (isinstance(proposal_scale, str) and proposal_scale == "auto"):
+        if isinstance(proposal_scale, str):
+            raise ArgumentError("proposal_scale", f"must be 'auto' or a number > 0, got {proposal_scale!r}")
+        proposal_scale = _checks.number("proposal_scale", proposal_scale, positive=True)
     target = as_target(model, data, dim=dim)
     results = _run_paths(target, as_key(seed), num_paths=num_paths, init=init,
                          history_size=history_size, max_iterations=max_iterations,
@@ -428,7 +507,12 @@ def pathfinder(model, data=None, *, num_paths: int = 4, seed=0, progress: bool =
     if not np.any(np.isfinite(elbos)):
         raise ModelError("Pathfinder found no iterate with a finite ELBO; the log density may "
                          "be non-finite around the initial points")
-    usable = [r for r in results if np.isfinite(float(r.elbo))]
+    curved = _curved_paths(results)
+    usable = [r for r, c in zip(results, curved) if np.isfinite(float(r.elbo)) and c]
+    if not usable:
+        raise ModelError("Pathfinder found no path with both a finite ELBO and a curvature "
+                         "estimate; the log density may be non-finite or flat around the initial "
+                         "points")
     q = usable[0].q if len(usable) == 1 else Mixture.stack([r.q for r in usable])
     if importance_resampling is None:
         importance_resampling = num_paths > 1
@@ -436,6 +520,7 @@ def pathfinder(model, data=None, *, num_paths: int = 4, seed=0, progress: bool =
             "elbo": elbos,
             "num_iterations": np.array([int(r.num_iterations) for r in results]),
             "path_converged": np.array([bool(r.converged) for r in results]),
+            "curvature_pairs": np.array([int(r.curvature_pairs) for r in results]),
             "proposal_scale": 1.0, "khat": None}
     if importance_resampling:
         scales = PROPOSAL_SCALES if proposal_scale == "auto" else (float(proposal_scale),)

@@ -84,7 +84,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from credo.errors import DistributionError, ModelError, ParseError
+from credo.errors import ArgumentError, DistributionError, ModelError, ParseError
 from credo.ppl.runtime import as_key
 
 __all__ = ["VAE", "History", "GapResult", "amortization_gap", "continuous_bernoulli_log_prob",
@@ -315,7 +315,8 @@ class VAE(eqx.Module):
         V = None if validation is None else self._check(validation, "validation")
         epochs, batch_size = int(epochs), min(int(batch_size), len(X))
         if epochs < 0 or batch_size < 1:
-            raise ValueError(f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
+            raise ArgumentError("epochs" if epochs < 0 else "batch_size",
+                                f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
         if optimizer is None:
             optimizer = _ADAM
             opt_state = optimizer.init(eqx.filter(self, eqx.is_inexact_array))
@@ -537,7 +538,7 @@ def _chunked(bound: str, vae, X, seed, num_samples: int) -> np.ndarray:
     """A per-point bound on the rows of ``X``, in equal chunks (bounded memory, one
     compilation: the last chunk is padded and the padding dropped)."""
     if num_samples < 1:
-        raise ValueError(f"num_samples must be >= 1, got {num_samples}")
+        raise ArgumentError("num_samples", f"must be >= 1, got {num_samples}")
     key = as_key(seed)
     n = len(X)
     size = min(_EVAL_CHUNK, n)

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.ppl.conjugacy import _unwrap
 from credo.ppl.runtime import as_key, site_key
 
@@ -341,7 +341,8 @@ def cavi(model, data: dict | None = None, *, max_iters: int = 200, tol: float = 
     """
     max_iters, restarts = int(max_iters), int(restarts)
     if max_iters < 1 or restarts < 1:
-        raise ModelError(f"max_iters and restarts must be at least 1, got {max_iters} and {restarts}")
+        raise ArgumentError("max_iters" if max_iters < 1 else "restarts",
+                            f"max_iters and restarts must be at least 1, got {max_iters} and {restarts}")
     key = as_key(seed)
     if isinstance(init, CAVIApproximation):
         expected, starts = init.expected, [init.states]
