@@ -12,11 +12,13 @@ Rubin 1977; Lauritzen 1995).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.factors import TabularCPD
 from credo.models import BayesianNetwork
 
@@ -66,6 +68,48 @@ def _objective(log_likelihood: float, tables, pseudo_count: float) -> float:
         return log_likelihood + pseudo_count * float(sum(np.log(t).sum() for t in tables))
 
 
+def _rows(data):
+    """``data`` as a DataFrame or a list of rows (one mapping is one row), checked for rows."""
+    if isinstance(data, Mapping):
+        data = [data]
+    elif not hasattr(data, "columns"):
+        if data is None or isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+            raise ArgumentError("data", "must be a pandas DataFrame or a list of {variable: state} "
+                                        f"rows, got {type(data).__name__}")
+        data = list(data)
+    if len(data) == 0:
+        raise ArgumentError("data", "has no rows: EM needs at least one case to learn from")
+    return data
+
+
+def _check_observed(model: BayesianNetwork, data) -> None:
+    """Unknown columns, unknown states and data with nothing observed, named before any JAX work."""
+    rows, indices = model.data_indices(data)  # UnknownVariableError, UnknownStateError
+    if not any(np.any(index >= 0) for index in indices.values()):
+        raise ArgumentError("data", f"has {rows} row{'s' if rows != 1 else ''} but no observed value "
+                                    "(every entry is missing): EM has nothing to learn from")
+
+
+def _check_initial(model: BayesianNetwork, initial) -> None:
+    """``initial`` must be a network with CPDs on ``model``'s variables, parents and states."""
+    if not isinstance(initial, BayesianNetwork) or initial.is_structure_only:
+        raise ArgumentError("initial", "must be a BayesianNetwork with CPDs (the starting tables), "
+                                       f"got {type(initial).__name__}"
+                                       + (" without CPDs" if isinstance(initial, BayesianNetwork) else ""))
+    if set(initial.variables) != set(model.variables):
+        missing = [v for v in model.variables if v not in set(initial.variables)]
+        extra = [v for v in initial.variables if v not in set(model.variables)]
+        raise ArgumentError("initial", f"has other variables than the model: missing {missing}, "
+                                       f"extra {extra}")
+    for v in model.variables:
+        if set(initial.parents(v)) != set(model.parents(v)):
+            raise ArgumentError("initial", f"the parents of {v!r} are {list(initial.parents(v))}; the "
+                                           f"model's are {list(model.parents(v))}")
+        if tuple(initial.states(v)) != tuple(model.states(v)):
+            raise ArgumentError("initial", f"the states of {v!r} are {list(initial.states(v))}; the "
+                                           f"model's are {list(model.states(v))}")
+
+
 def _m_step(counts, tables, pseudo_count: float):
     new = []
     for count, old in zip(counts, tables):
@@ -88,23 +132,36 @@ def fit_em(
 
     Parameters
     ----------
-    model : BayesianNetwork
+    model : BayesianNetwork, networkx.DiGraph or list of (parent, child) edges
         Gives the structure and state names; its CPTs are not used (EM
-        starts from ``initial``, by default uniform tables).
-    data : pandas.DataFrame or list of dict
+        starts from ``initial``, by default uniform tables). A bare structure
+        takes each variable's states from the data, as
+        :func:`~credo.learn.fit_mle` does.
+    data : pandas.DataFrame, list of dict, or one dict
         One row per case, columns named by variables, states by name;
-        NaN/None marks a missing value.
+        NaN/None marks a missing value. At least one row and one observed value.
     max_iterations : int
+        At least 0 (0 evaluates the objective of the starting tables).
     tolerance : float
-        Stop when the objective improves by less than ``tolerance`` times its magnitude.
+        Stop when the objective improves by less than ``tolerance`` times its magnitude (>= 0).
     pseudo_count : float
-        Dirichlet smoothing :math:`\\alpha` added to every expected count.
+        Dirichlet smoothing :math:`\\alpha \\ge 0` added to every expected count.
     initial : BayesianNetwork, optional
-        Starting CPTs (same structure); default uniform tables.
+        Starting CPTs (same variables, parents and states); default uniform tables.
 
     Returns
     -------
     EMResult
+
+    Raises
+    ------
+    credo.errors.ArgumentError
+        ``data`` with no rows or no observed value, or that is not a table of
+        rows; a negative or non-finite ``pseudo_count`` or ``tolerance``; a
+        negative ``max_iterations``; an ``initial`` network that does not match
+        ``model``.
+    credo.errors.UnknownVariableError, credo.errors.UnknownStateError
+        A column that is not a variable of the model, or a state it does not have.
 
     Notes
     -----
@@ -119,10 +176,19 @@ def fit_em(
     from credo.exact.jt_jax import one_hot_likelihoods
     from credo.exact.junction_tree import JunctionTree
 
-    if not isinstance(model, BayesianNetwork):
-        raise ModelError("fit_em learns the CPTs of a BayesianNetwork")
-    if pseudo_count < 0:
-        raise ModelError(f"pseudo_count must be non-negative, got {pseudo_count}")
+    from credo.learn.structure_data import as_network
+
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) \
+            or max_iterations < 0:
+        raise ArgumentError("max_iterations", f"must be an integer >= 0, got {max_iterations!r}")
+    for name, value in (("tolerance", tolerance), ("pseudo_count", pseudo_count)):
+        if not (isinstance(value, (int, float, np.number)) and math.isfinite(value) and value >= 0):
+            raise ArgumentError(name, f"must be a finite number >= 0, got {value!r}")
+    data = _rows(data)
+    model = as_network(model, data)
+    _check_observed(model, data)
+    if initial is not None:
+        _check_initial(model, initial)
     current = initial if initial is not None else _uniform(model)
     engine = JunctionTree(current)
     likelihoods = one_hot_likelihoods(engine, data)
