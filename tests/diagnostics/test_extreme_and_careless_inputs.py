@@ -33,10 +33,10 @@ def test_summary_of_huge_and_tiny_draws_is_the_rescaled_summary(scale):
     reference = D.summary({"x": unit})
     row = table.loc["x"]
     assert np.isfinite(row.to_numpy(dtype=float)).all(), row
-    for column in EQUIVARIANT:
-        assert row[column] == pytest.approx(scale * reference.loc["x", column], rel=1e-12), column
+    for column in EQUIVARIANT:  # abs=0: pytest.approx would otherwise accept anything below 1e-12
+        assert row[column] == pytest.approx(scale * reference.loc["x", column], rel=1e-12, abs=0), column
     for column in INVARIANT:
-        assert row[column] == pytest.approx(reference.loc["x", column], rel=1e-12), column
+        assert row[column] == pytest.approx(reference.loc["x", column], rel=1e-12, abs=0), column
     # the ordinary site next to it is unaffected (up to numpy's summation order)
     np.testing.assert_allclose(table.loc["y"].to_numpy(dtype=float),
                                reference.loc["x"].to_numpy(dtype=float), rtol=1e-13)
@@ -53,14 +53,15 @@ def test_sd_of_draws_near_1e300_matches_extended_precision():
         float(np.mean(x.astype(np.longdouble))), rel=1e-12)
 
 
-def test_diagnostic_functions_of_huge_draws_are_the_rescaled_ones():
+@pytest.mark.parametrize("exponent", [1000, -1000])
+def test_diagnostic_functions_of_huge_and_tiny_draws_are_the_rescaled_ones(exponent):
     unit = _draws(2)
-    x = unit * 2.0**1000
-    for func, power in [(D.ess_mean, 0), (D.ess_sd, 0), (D.ess_bulk, 0), (D.rhat, 0),
-                        (D.mcse_mean, 1), (D.mcse_sd, 1),
+    x = unit * 2.0**exponent
+    for func, power in [(D.ess_mean, 0), (D.ess_sd, 0), (D.ess_bulk, 0), (D.ess_tail, 0),
+                        (D.rhat, 0), (D.mcse_mean, 1), (D.mcse_sd, 1),
                         (lambda v: D.mcse_quantile(v, 0.2), 1)]:
-        ours, theirs = func(x), func(unit) * 2.0 ** (1000 * power)
-        assert np.isfinite(ours) and ours == pytest.approx(theirs, rel=1e-12)
+        ours, theirs = func(x), func(unit) * 2.0 ** (exponent * power)
+        assert np.isfinite(ours) and ours == pytest.approx(theirs, rel=1e-12, abs=0)
 
 
 def test_hdi_of_draws_spanning_the_float_range():

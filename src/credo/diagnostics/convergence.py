@@ -23,8 +23,11 @@ split in halves, as in ArviZ and Stan.
 Draws of any magnitude are handled: each parameter's draws are scaled by a
 power of two to order 1 before computing (exact, so the results are ArviZ's
 bit for bit where ArviZ does not overflow), and the MCSEs are scaled back, so
-draws near 1e300 or 1e-300 get finite, correct diagnostics. ArviZ's test for
-a constant parameter (a range below ``1e-15``) is kept in the draws' own units.
+draws near 1e300 or 1e-300 get finite, correct diagnostics, and every
+diagnostic is invariant (R-hat, ESS) or equivariant (MCSE) under a change of
+units. So a parameter counts as constant when its range is below ``1e-15``
+times its largest absolute draw (to within a factor 2), where ArviZ uses
+``1e-15`` in the draws' own units; the two agree for draws of order 1.
 Draws must be real: complex or non-numeric draws, and arrays with no chains or
 no draws, raise :class:`~credo.errors.ArgumentError`.
 """
@@ -252,20 +255,18 @@ def _geyer_tau(rho: np.ndarray) -> np.ndarray:
     return -1.0 + 2.0 * total + last
 
 
-def _ess_core(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
+def _ess_core(x: np.ndarray, relative: bool = False) -> np.ndarray:
     """ESS of ``(M, N, K)`` draws taken as they are (no split, no ranks): ``MN / tau``.
 
     ``rho_t = 1 - (W - mean_m acov_m[t]) / var+`` with ``W`` the mean within-chain
     variance and ``var+ = W (N-1)/N + B/N`` (BDA3 eq. 11.8); ``tau`` by
-    :func:`_geyer_tau`, floored at ``1 / log10(MN)``. ``x`` may be scaled draws,
-    ``x_true / 2**exponent``: ArviZ's test for a constant (a range below ``1e-15``)
-    is then made in the true units.
+    :func:`_geyer_tau`, floored at ``1 / log10(MN)``. A range below ``1e-15`` counts
+    as constant, as in ArviZ; the callers pass draws scaled to order 1
+    (:func:`_exponents`), which makes that test relative to the draws' magnitude.
     """
     chains, n = x.shape[:2]
     size = chains * n
-    with np.errstate(over="ignore", invalid="ignore"):
-        spread = np.ldexp(x.max(axis=(0, 1)) - x.min(axis=(0, 1)), exponent)
-    constant = spread < np.finfo(float).resolution
+    constant = (x.max(axis=(0, 1)) - x.min(axis=(0, 1))) < np.finfo(float).resolution
     acov = autocov(x, axis=1)
     mean_var = acov[:, 0].mean(axis=0) * n / (n - 1.0)
     var_plus = mean_var * (n - 1.0) / n
@@ -292,7 +293,7 @@ def _rhat_core(x: np.ndarray) -> np.ndarray:
         return np.sqrt((between / within + n - 1) / n)
 
 
-def _rhat_rank(x: np.ndarray, exponent=0) -> np.ndarray:
+def _rhat_rank(x: np.ndarray) -> np.ndarray:
     """Rank-normalised split R-hat of ``(C, D, K)``: max of bulk and folded (tail) R-hat.
 
     As ``arviz.rhat``, the chains are split before folding around the median;
@@ -311,7 +312,7 @@ def _larger(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.where(second > first, second, first)
 
 
-def _ess_quantile(x: np.ndarray, prob: float, relative: bool = False, exponent=0) -> np.ndarray:
+def _ess_quantile(x: np.ndarray, prob: float, relative: bool = False) -> np.ndarray:
     """ESS of the indicator ``I(x <= q_prob)`` over split chains, ``(K,)``."""
     below = (x <= _quantile(x, prob)).astype(float)
     return _ess_core(_split_chains(below), relative)
@@ -326,41 +327,41 @@ def _tail_probs(prob) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _ess_tail(x: np.ndarray, prob=None, relative: bool = False, exponent=0) -> np.ndarray:
+def _ess_tail(x: np.ndarray, prob=None, relative: bool = False) -> np.ndarray:
     low, high = _tail_probs(prob)
     ess_low = _ess_quantile(x, low, relative)
     ess_high = _ess_quantile(x, high, relative)
     return -_larger(-ess_low, -ess_high)  # Python's min(ess_low, ess_high)
 
 
-def _ess_sd(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
+def _ess_sd(x: np.ndarray, relative: bool = False) -> np.ndarray:
     squares = (x - x.mean(axis=(0, 1))) ** 2
-    return _ess_core(_split_chains(squares), relative, 2 * np.asarray(exponent))
+    return _ess_core(_split_chains(squares), relative)
 
 
-def _ess_mean(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
-    return _ess_core(_split_chains(x), relative, exponent)
+def _ess_mean(x: np.ndarray, relative: bool = False) -> np.ndarray:
+    return _ess_core(_split_chains(x), relative)
 
 
-def _ess_bulk(x: np.ndarray, relative: bool = False, exponent=0) -> np.ndarray:
+def _ess_bulk(x: np.ndarray, relative: bool = False) -> np.ndarray:
     return _ess_core(_z_scale(_split_chains(x)), relative)
 
 
-def _mcse_mean(x: np.ndarray, exponent=0) -> np.ndarray:
+def _mcse_mean(x: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return x.std(axis=(0, 1), ddof=1) / np.sqrt(_ess_core(_split_chains(x), exponent=exponent))
+        return x.std(axis=(0, 1), ddof=1) / np.sqrt(_ess_core(_split_chains(x)))
 
 
-def _mcse_sd(x: np.ndarray, exponent=0) -> np.ndarray:
+def _mcse_sd(x: np.ndarray) -> np.ndarray:
     squares = (x - x.mean(axis=(0, 1))) ** 2
-    ess = _ess_core(_split_chains(squares), exponent=2 * np.asarray(exponent))
+    ess = _ess_core(_split_chains(squares))
     with np.errstate(invalid="ignore", divide="ignore"):
         evar = squares.mean(axis=(0, 1))
         varvar = ((squares**2).mean(axis=(0, 1)) - evar**2) / ess
         return np.sqrt(varvar / evar / 4)
 
 
-def _mcse_quantile(x: np.ndarray, prob: float, exponent=0) -> np.ndarray:
+def _mcse_quantile(x: np.ndarray, prob: float) -> np.ndarray:
     ess = _ess_quantile(x, prob)
     size = x.shape[0] * x.shape[1]
     with np.errstate(invalid="ignore"):
@@ -375,8 +376,8 @@ def _mcse_quantile(x: np.ndarray, prob: float, exponent=0) -> np.ndarray:
 def _apply(func, x, *args, min_chains: int = 1, units: int = 0, **kwargs) -> np.ndarray:
     """Run ``func`` on ``(C, D, K)`` draws; NaN for invalid parameters; shape ``param_shape``.
 
-    ``func`` gets the draws scaled to order 1 (:func:`_exponents`) and their
-    ``exponent=``; its result, in units of ``x**units``, is scaled back.
+    ``func`` gets the draws scaled to order 1 (:func:`_exponents`); its result, in
+    units of ``x**units``, is scaled back.
     """
     x, shape = _as_draws(x)
     bad = _invalid(x, min_chains)
@@ -385,7 +386,7 @@ def _apply(func, x, *args, min_chains: int = 1, units: int = 0, **kwargs) -> np.
     x = _clean(x, bad)
     exponent = _exponents(x)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        values = func(np.ldexp(x, -exponent), *args, exponent=exponent, **kwargs)
+        values = func(np.ldexp(x, -exponent), *args, **kwargs)
         if units:
             values = np.ldexp(values, units * exponent)
     return _finish(values, bad, shape)

@@ -143,10 +143,10 @@ def _diagnostic_columns(x: np.ndarray) -> dict[str, np.ndarray]:
     x = np.ldexp(x, -exponent)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         z_split = _z_scale(_split_chains(x))
-        mcse_mean = np.sqrt(x.var(axis=(0, 1), ddof=1) / _ess_core(_split_chains(x), exponent=exponent))
+        mcse_mean = np.sqrt(x.var(axis=(0, 1), ddof=1) / _ess_core(_split_chains(x)))
         columns = {
             "mcse_mean": np.ldexp(mcse_mean, exponent),
-            "mcse_sd": np.ldexp(_mcse_sd(x, exponent=exponent), exponent),
+            "mcse_sd": np.ldexp(_mcse_sd(x), exponent),
             "ess_bulk": _ess_core(z_split),
             "ess_tail": _ess_tail(x),
             "r_hat": _summary_rhat(x, z_split),
