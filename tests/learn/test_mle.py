@@ -130,3 +130,15 @@ def test_states_from_data_keep_categories_and_numbers():
     np.testing.assert_allclose(fitted.cpd("B").table, [[1.0, 0.0], [0.5, 0.5], [0.5, 0.5]])  # mid unseen: uniform
     with pytest.raises(credo.ModelError, match="'C'"):
         credo.learn.fit_mle([("A", "C")], frame)
+
+
+@pytest.mark.parametrize("data", [pd.DataFrame(), [], None, "Rain=yes", pd.DataFrame({"Rain": []})])
+def test_fit_mle_refuses_data_without_rows(data):
+    with pytest.raises(credo.ArgumentError, match="data"):
+        fit_mle(credo.examples.sprinkler(), data)
+
+
+@pytest.mark.parametrize("alpha", [-1.0, float("nan"), float("inf"), "1"])
+def test_fit_mle_refuses_a_bad_pseudo_count(alpha):
+    with pytest.raises(credo.ArgumentError, match="pseudo_count"):
+        fit_mle(credo.examples.sprinkler(), credo.examples.sprinkler().sample(10, seed=0), pseudo_count=alpha)

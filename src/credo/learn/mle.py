@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.factors import TabularCPD
 from credo.learn.structure_data import as_network
 from credo.models import BayesianNetwork
@@ -64,6 +64,15 @@ def family_counts(model: BayesianNetwork, data) -> list[np.ndarray]:
     return counts
 
 
+def _check_rows(data) -> None:
+    """Refuse data that are not a table of cases, or have no rows, before anything is counted."""
+    if data is None or isinstance(data, (str, bytes)) or not (hasattr(data, "columns") or hasattr(data, "__len__")):
+        raise ArgumentError("data", f"must be a pandas DataFrame or a list of {{variable: state}} rows, "
+                                    f"not {type(data).__name__}")
+    if len(data) == 0:
+        raise ArgumentError("data", "has no rows: maximum likelihood needs at least one case to count")
+
+
 def fit_mle(model: BayesianNetwork, data, pseudo_count: float = 0.0) -> BayesianNetwork:
     r"""Maximum-likelihood (or Dirichlet-smoothed) CPTs from complete data.
 
@@ -96,8 +105,10 @@ def fit_mle(model: BayesianNetwork, data, pseudo_count: float = 0.0) -> Bayesian
     >>> bool(abs(fitted.cpd("Rain").table - truth.cpd("Rain").table).max() < 0.03)
     True
     """
-    if not pseudo_count >= 0:
-        raise ModelError(f"pseudo_count must be non-negative, got {pseudo_count}")
+    if isinstance(pseudo_count, bool) or not isinstance(pseudo_count, (int, float, np.integer, np.floating)) \
+            or not pseudo_count >= 0 or not np.isfinite(pseudo_count):
+        raise ArgumentError("pseudo_count", f"must be a finite number >= 0, got {pseudo_count!r}")
+    _check_rows(data)
     model = as_network(model, data)
     counts = family_counts(model, data)
     tables = []
