@@ -347,3 +347,19 @@ def test_bad_sampler_arguments():
         credo.query(clinic, method="gibbs", num_chains=1)
     with pytest.raises(TypeError):
         credo.query(clinic, method="rejection", num_chains=4)
+
+
+def test_likelihood_weighting_warning_shows_a_short_evidence_summary():
+    """Issue 19: the collapse warning printed all 1,500 observed variables."""
+    import warnings
+
+    children = [f"c{i}" for i in range(1500)]
+    cpds = [credo.TabularCPD("B", ["rare", "common"], [1e-3, 1 - 1e-3])]
+    cpds += [credo.TabularCPD(c, ["yes", "no"], [[0.99, 0.01], [0.5, 0.5]], parents=["B"]) for c in children]
+    bn = credo.BayesianNetwork(cpds=cpds)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        credo.query(bn, ["B"], dict.fromkeys(children, "yes"), method="lw", num_samples=2000, seed=0)
+    texts = [str(w.message) for w in caught if "effective sample size" in str(w.message)]
+    assert texts, [str(w.message) for w in caught]
+    assert len(texts[0]) < 600 and "1492 more of 1500 observed variables" in texts[0]
