@@ -23,6 +23,7 @@ import numpy as np
 from credo.distributions import ImproperDistributionError, biject_to, initial_value
 from credo.errors import ArgumentError, ModelError
 
+from ._diagnose import run_attributed
 from .handlers import seed, trace
 from .runtime import Handler, Site, Trace, site_key
 
@@ -59,7 +60,9 @@ class BoundModel:
     """
 
     def __init__(self, model: Callable, data: dict | None = None):
-        data = {k: _as_data(v) for k, v in (data or {}).items()}
+        if data is not None and not hasattr(data, "items"):
+            raise ArgumentError("data", f"expected a dict of data name -> value, got {type(data).__name__}")
+        data = {k: _as_data(k, v) for k, v in (data or {}).items()}
         accepted = _keyword_names(model)
         self.model = model
         self.kwargs = {k: v for k, v in data.items() if accepted is None or k in accepted}
@@ -73,7 +76,16 @@ class BoundModel:
         self._run = _Data(functools.partial(model, **self.kwargs), self.observations)
 
     def __call__(self):
-        return self._run()
+        return run_attributed(self, self._run)
+
+    def data_key_of(self, site) -> str | None:
+        """The data key whose value is ``site``'s observed value, if it came from data."""
+        if site.name in self.observations:
+            return site.name
+        for k, v in self.kwargs.items():
+            if v is site.value:
+                return k
+        return None
 
     def check_observations(self, tr: Trace) -> None:
         """Raise if a data key names neither a model argument nor a site of ``tr``."""
@@ -106,8 +118,56 @@ def required_arguments(model) -> list:
             and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def _as_data(value):
-    return np.asarray(value) if isinstance(value, (list, tuple)) else value
+def _as_data(key, value):
+    """Data as the model sees it: lists and pandas objects become numpy arrays.
+
+    A DataFrame becomes a 2-D float array (rows x columns), a Series a 1-D
+    array; categorical columns become their integer codes. String (object)
+    columns and ragged lists have no array form and are refused by name.
+    """
+    module = type(value).__module__ or ""
+    if module.startswith("pandas"):
+        return _from_pandas(key, value)
+    if isinstance(value, (list, tuple)):
+        if any(isinstance(v, (np.ndarray, jax.Array)) and np.ndim(v) >= 1 for v in value) or any(
+                type(v).__module__.startswith("pandas") for v in value):
+            raise ModelError(f"data {key!r} is a {type(value).__name__} of arrays; pass one array "
+                             "(np.stack or np.concatenate them), or give each its own data key")
+        try:
+            arr = np.asarray(value)
+        except ValueError:
+            raise ModelError(f"data {key!r} is a ragged {type(value).__name__} (rows of different "
+                             "lengths), which has no array form; pass an array") from None
+        if arr.dtype == object:
+            raise ModelError(f"data {key!r} holds non-numeric values; pass numbers")
+        return arr
+    return value
+
+
+def _from_pandas(key, value):
+    import pandas as pd
+
+    def column(name, col, where):
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            return np.asarray(col.cat.codes)
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            raise ModelError(f"data {key!r}: {where} {name!r} holds strings (dtype {col.dtype}); "
+                             "convert it to numbers, e.g. .astype('category') for integer codes")
+        if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)):
+            raise ModelError(f"data {key!r}: {where} {name!r} has dtype {col.dtype}, not a number")
+        return col.to_numpy()
+
+    if isinstance(value, pd.DataFrame):
+        cols = [column(c, value[c], "column") for c in value.columns]
+        if not cols:
+            raise ModelError(f"data {key!r} is a DataFrame with no columns")
+        return np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1)
+    if isinstance(value, pd.Series):
+        return column(value.name if value.name is not None else key, value, "Series")
+    if isinstance(value, pd.Index):
+        return column(value.name if value.name is not None else key, value.to_series(), "Index")
+    raise ModelError(f"data {key!r} is a pandas {type(value).__name__}; pass a DataFrame, a Series "
+                     "or an array")
 
 
 class _Initialize(Handler):

@@ -150,6 +150,7 @@ class LogDensity:
         self._key = None if seed is None else as_key(seed)
         proto = prototype_trace(self._model, self._key)
         _check_compilable(proto, self._key, self._model.observations)
+        check_observed_shapes(proto, self._model)
         self.sites = _site_infos(proto)
         self.names = tuple(n for n, s in self.sites.items() if s.offset is not None)
         self.dim = sum(self.sites[n].size for n in self.names)
@@ -411,6 +412,36 @@ def _check_compilable(tr: Trace, key, observations: dict) -> None:
     if subsampled and key is None:
         raise ModelError(f"plates {subsampled} subsample: pass seed= to logdensity to fix the "
                          "subsample, or give the indices in data under the plate's name")
+
+
+def check_observed_shapes(tr: Trace, bound: BoundModel) -> None:
+    """Raise a ModelError naming the site if an observed value's shape does not fit its site.
+
+    The value must broadcast to ``batch_shape + event_shape`` of the site's
+    distribution (its plates included) without growing it: observations of
+    length 47 in a plate of 50 fail here, and so does a column vector
+    ``(50, 1)`` against a plate of 50, which would otherwise broadcast
+    silently to a ``(50, 50)`` log likelihood.
+    """
+    for site in tr.sites("sample"):
+        if not site.is_observed:
+            continue
+        expected = tuple(site.fn.batch_shape) + tuple(site.fn.event_shape)
+        observed = tuple(np.shape(site.value))
+        try:
+            fits = tuple(jnp.broadcast_shapes(observed, expected)) == expected
+        except ValueError:
+            fits = False
+        if fits:
+            continue
+        plates = ", ".join(f"{f.name!r} of size {f.subsample_size} at dim {f.dim}" for f in site.plates)
+        key = bound.data_key_of(site)
+        source = f" (data key {key!r})" if key is not None else ""
+        raise ModelError(f"observed site {site.name!r}: the observed values{source} have shape "
+                         f"{observed}, but the site expects shape {expected}"
+                         + (f" from its plates ({plates})" if plates else "")
+                         + f" and its {distribution_name(site.fn)} distribution; pass values of "
+                         "that shape (a transposed matrix or a vector of the wrong length?)")
 
 
 def _site_infos(tr: Trace) -> dict:
