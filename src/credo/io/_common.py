@@ -13,18 +13,37 @@ from credo.errors import CPDError, CredoError, CycleError, ParseError
 from credo.factors import TabularCPD
 from credo.models import BayesianNetwork
 
-__all__ = ["Where", "NUMBER", "MAX_TABLE_ENTRIES", "shorten", "position", "SourceText", "TokenizedText", "decode",
-           "read_input", "DeclaredVariable", "ProbabilityTable", "parent_cardinalities", "check_table_size",
-           "assemble_network"]
+__all__ = ["Where", "NUMBER", "MAX_STATES", "MAX_TABLE_ENTRIES", "MAX_SCOPE", "MAX_UNLISTED_ENTRIES", "shorten",
+           "position", "SourceText", "TokenizedText", "decode", "read_input", "DeclaredVariable", "ProbabilityTable",
+           "parent_cardinalities", "check_states", "check_table_size", "UnlistedBudget", "assemble_network"]
 
 #: A position is a character (or byte) offset, or an already known (line, column).
 Where = Union[int, tuple]
 
-#: Largest table a reader will allocate; protects against tiny files declaring huge tables.
+# The limits below keep a reader's memory proportional to the file it reads:
+# every size a file declares is checked against them, and against the numbers
+# the file actually holds, before anything of that size is allocated.
+
+#: Most states a variable may have (a UAI cardinality, a BIF ``[ N ]``, XMLBIF outcomes).
+MAX_STATES = 2**24
+
+#: Most entries of one table (the product of the cardinalities of its scope).
 MAX_TABLE_ENTRIES = 10_000_000
 
+#: Most variables in one table's scope: numpy arrays have at most 32 dimensions
+#: in numpy 1 (64 in numpy 2); only variables of one state can reach it.
+MAX_SCOPE = 32
+
+#: Most entries a reader creates, over a whole file, that the file does not
+#: list: the rows a BIF ``default`` fills in and the flat factors (and state
+#: names) of UAI variables that no function covers. A UAI variable's states
+#: cost about 100 bytes each, so this bounds such a file's model near 400 MB.
+MAX_UNLISTED_ENTRIES = 2**22
+
 #: A plain decimal number: ``float`` also takes ``nan``, ``inf``, ``1_0`` and non-ASCII digits.
-NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+#: Possessive quantifiers and no two adjacent runs of digits, so a long token that is
+#: not a number fails in one pass instead of trying every split of its digits.
+NUMBER = re.compile(r"[+-]?+(?:[0-9]++(?:\.[0-9]*+)?+|\.[0-9]++)(?:[eE][+-]?+[0-9]++)?+\Z")
 
 
 def shorten(token: str, limit: int = 40) -> str:
@@ -142,14 +161,52 @@ def parent_cardinalities(src: SourceText, child, parents: Sequence[tuple[Hashabl
     return cards
 
 
+def _limit(value: int) -> str:
+    """``value`` for a message, as a power of two too when it is one."""
+    power = value.bit_length() - 1
+    return f"{value} = 2**{power}" if value == 1 << power else str(value)
+
+
+def check_states(src: SourceText, variable, count: int, where: Where) -> int:
+    """``count`` states of ``variable``, refused above :data:`MAX_STATES` before any is made."""
+    if count > MAX_STATES:
+        raise src.error(f"variable {variable!r} declares {count} states (limit {_limit(MAX_STATES)})", where)
+    return count
+
+
 def check_table_size(src: SourceText, child, cards: Sequence[int], where: Where) -> int:
     """Number of entries of a table over ``cards``; refuses absurd sizes before anything is allocated."""
+    if len(cards) > MAX_SCOPE:
+        raise src.error(f"the table of {child!r} has {len(cards)} dimensions (limit {MAX_SCOPE})", where)
     size = 1
     for k in cards:
         size *= k
-    if size > MAX_TABLE_ENTRIES:
-        raise src.error(f"the table of {child!r} would have {size} entries (limit {MAX_TABLE_ENTRIES})", where)
+        if size > MAX_TABLE_ENTRIES:  # stop here: the whole product of a long scope is a huge integer
+            raise src.error(f"the table of {child!r} would have more than {MAX_TABLE_ENTRIES} entries "
+                            f"(limit {MAX_TABLE_ENTRIES}; the cardinalities of its scope are "
+                            f"{shorten(str(list(cards)), 80)})", where)
     return size
+
+
+class UnlistedBudget:
+    """Counts the entries a reader creates that the file does not list, up to :data:`MAX_UNLISTED_ENTRIES`.
+
+    A few bytes of a file can ask for a whole table (a BIF ``default`` row, a
+    UAI variable in no function); the budget is shared by the whole file so
+    that many such requests cannot add up to more than the limit.
+    """
+
+    def __init__(self, src: SourceText):
+        self.src = src
+        self.used = 0
+
+    def charge(self, entries: int, what: str, where: Where) -> None:
+        """Account for ``entries`` more unlisted entries of ``what``, or refuse them."""
+        if self.used + entries > MAX_UNLISTED_ENTRIES:
+            raise self.src.error(f"{what} needs {entries} entries that the file does not list; with the "
+                                 f"{self.used} such entries already made, that is more than the limit of "
+                                 f"{_limit(MAX_UNLISTED_ENTRIES)} for the whole file", where)
+        self.used += entries
 
 
 def assemble_network(src: SourceText, declared: dict[Hashable, DeclaredVariable],
@@ -180,3 +237,4 @@ def assemble_network(src: SourceText, declared: dict[Hashable, DeclaredVariable]
     except CredoError as exc:
         first = next(iter(tables.values()), None)
         raise src.error(str(exc), first.where if first else 0) from exc
+

@@ -34,8 +34,10 @@ from credo.io._common import (
     ProbabilityTable,
     SourceText,
     TokenizedText,
+    UnlistedBudget,
     Where,
     assemble_network,
+    check_states,
     check_table_size,
     decode,
     parent_cardinalities,
@@ -48,10 +50,14 @@ __all__ = ["read_bif", "parse_bif", "write_bif", "to_bif_text"]
 
 # A word is anything up to whitespace, punctuation, a quote or a comment start,
 # so state names like ``Asy/Patch``, ``5-12``, ``12+`` or ``>=7.5`` stay whole.
-# Whitespace matches no alternative, so ``findall`` skips it. A lone ``/*`` or
-# ``"`` is an unterminated comment or string.
-_WORD = r'(?:[^\s{}()\[\],;|"/]|/(?![/*]))+'
-_TOKEN = re.compile(rf'//[^\n]*|/\*.*?\*/|/\*|"[^"]*"|"|[{{}}()\[\],;|]|{_WORD}', re.S)
+# Whitespace matches no alternative, so ``findall`` skips it.
+#
+# Every quantifier is possessive and every repetition consumes a character, so
+# the regex never backtracks: tokenizing is linear in the text. A comment or
+# string without its end runs to the end of the text rather than being tried
+# again from every later ``/*`` or ``"``, so it is the last token, found once.
+_WORD = r'(?:[^\s{}()\[\],;|"/]++|/(?![/*]))++'
+_TOKEN = re.compile(rf'//[^\n]*+|/\*(?:[^*]++|\*(?!/))*+(?:\*/)?+|"[^"]*+"?+|[{{}}()\[\],;|]|{_WORD}')
 _BARE_NAME = re.compile(rf"{_WORD}\Z")
 _PUNCTUATION = frozenset("{}()[],;|")
 _KEYWORDS = {"network", "variable", "probability"}
@@ -59,19 +65,27 @@ _EOF = ""  # no token is empty, so the empty string marks the end
 
 
 def _is_comment(token: str) -> bool:
-    return token.startswith("//") or (token.startswith("/*") and len(token) >= 4)
+    return token.startswith("//") or (token.startswith("/*") and len(token) >= 4 and token.endswith("*/"))
+
+
+def _unterminated(token: str) -> str | None:
+    """What ``token`` leaves open (a ``/*`` comment or a ``"`` string), or None."""
+    if token.startswith("/*") and not _is_comment(token):
+        return "/* comment"
+    if token.startswith('"') and (len(token) == 1 or not token.endswith('"')):
+        return '" string'
+    return None
 
 
 def _tokenize(text: str, name: str | None) -> TokenizedText:
     tokens = _TOKEN.findall(text)
     if "//" in text or "/*" in text:  # most files have no comments: skip the filtering pass
         tokens = [t for t in tokens if not _is_comment(t)]
+    open_at_end = _unterminated(tokens[-1]) if tokens else None
     tokens.append(_EOF)
     src = TokenizedText(text, name, _TOKEN, tokens, skip=_is_comment)
-    unterminated = [(tokens.index(t), what) for t, what in (("/*", "/* comment"), ('"', '" string')) if t in tokens]
-    if unterminated:
-        at, what = min(unterminated)
-        raise src.error(f"unterminated {what}", at)
+    if open_at_end:
+        raise src.error(f"unterminated {open_at_end}", len(tokens) - 2)
     return src
 
 
@@ -220,6 +234,7 @@ class _Parser:
         count, count_at = self.peek(), self.i
         if not (count.isascii() and count.isdigit() and len(count) <= 18):
             raise self.fail("the number of states")
+        check_states(self.src, variable, int(count), count_at)
         self.i += 1
         self.expect("]")
         self.expect("{")
@@ -276,7 +291,7 @@ class _Parser:
 
 
 # --------------------------------------------------------------------- tables
-def _block_table(src: SourceText, block: _Block, declared: dict) -> ProbabilityTable:
+def _block_table(src: SourceText, block: _Block, declared: dict, budget: UnlistedBudget) -> ProbabilityTable:
     """The ``(*parent_cards, card)`` table a probability block describes."""
     card = len(declared[block.child].states)
     pcards = parent_cardinalities(src, block.child, block.parents, declared)
@@ -293,7 +308,8 @@ def _block_table(src: SourceText, block: _Block, declared: dict) -> ProbabilityT
         table = np.moveaxis(np.array(tables[0].values).reshape([card, *pcards]), 0, -1)
         return ProbabilityTable(block.child, parents, table, block.where)
     states = [declared[p].states for p in parents]
-    return ProbabilityTable(block.child, parents, _rows_table(src, block, entries, card, states), block.where)
+    table = _rows_table(src, block, entries, card, states, budget)
+    return ProbabilityTable(block.child, parents, table, block.where)
 
 
 def _check_count(src: SourceText, child, entry: _Entry, expected: int) -> None:
@@ -302,36 +318,56 @@ def _check_count(src: SourceText, child, entry: _Entry, expected: int) -> None:
                         f"expected {expected}", entry.where)
 
 
-def _rows_table(src: SourceText, block: _Block, entries: list, card: int, parent_states: list) -> np.ndarray:
+def _rows_table(src: SourceText, block: _Block, entries: list, card: int, parent_states: list,
+                budget: UnlistedBudget) -> np.ndarray:
+    """The table of a block of rows and at most one ``default``.
+
+    The rows are checked and keyed first; the table is allocated only once
+    its size is known to be what the file lists, plus what its ``default``
+    fills in within the file's :class:`UnlistedBudget`.
+    """
     pcards = [len(states) for states in parent_states]
     defaults = [e for e in entries if e.kind == "default"]
     if len(defaults) > 1:
         raise src.error(f"variable {block.child!r} has two 'default' entries", defaults[1].where)
-    rows = [e for e in entries if e.kind == "row"]
-    check_table_size(src, block.child, [card, *pcards], block.where)
-    table = np.full([*pcards, card], np.nan)
-    filled = np.zeros(pcards, dtype=bool)
+    size = check_table_size(src, block.child, [card, *pcards], block.where)
+    rows = _keyed_rows(src, block, [e for e in entries if e.kind == "row"], card, parent_states)
+    configurations = size // card
+    if defaults:
+        _check_count(src, block.child, defaults[0], card)
+        budget.charge((configurations - len(rows)) * card, f"the 'default' of variable {block.child!r}",
+                      defaults[0].where)
+        table = np.empty([*pcards, card])
+        table[...] = defaults[0].values
+    elif len(rows) < configurations:
+        missing = next(key for key in np.ndindex(*pcards) if key not in rows)
+        names = ", ".join(f"{p}={states[i]}" for (p, _), states, i in zip(block.parents, parent_states, missing))
+        raise src.error(f"variable {block.child!r} has no row for ({names}) and no 'default'", block.where)
+    else:
+        table = np.empty([*pcards, card])
+    for key, values in rows.items():
+        table[key] = values
+    return table
+
+
+def _keyed_rows(src: SourceText, block: _Block, rows: list, card: int, parent_states: list) -> dict:
+    """``{parent state indices: values}`` of ``rows``, each checked in file order."""
+    if not rows:  # a 'default' alone: no need to index the parents' states
+        return {}
     lookup = [{s: i for i, s in enumerate(states)} for states in parent_states]
+    keyed: dict = {}
     for row in rows:
-        if len(row.keys) != len(pcards):
+        if len(row.keys) != len(parent_states):
             raise src.error(f"variable {block.child!r}: row names {len(row.keys)} parent states, expected "
-                            f"{len(pcards)}", row.where)
+                            f"{len(parent_states)}", row.where)
         key = tuple(_state_position(src, block.child, parent, state, where, states)
                     for (parent, _), (state, where), states in zip(block.parents, row.keys, lookup))
-        if filled[key]:
+        if key in keyed:
             raise src.error(f"variable {block.child!r}: second row for parent states "
                             f"{tuple(s for s, _ in row.keys)}", row.where)
         _check_count(src, block.child, row, card)
-        table[key] = row.values
-        filled[key] = True
-    if defaults:
-        _check_count(src, block.child, defaults[0], card)
-        table[~filled] = defaults[0].values
-    elif not filled.all():
-        missing = np.argwhere(~filled)[0]
-        names = ", ".join(f"{p}={states[i]}" for (p, _), states, i in zip(block.parents, parent_states, missing))
-        raise src.error(f"variable {block.child!r} has no row for ({names}) and no 'default'", block.where)
-    return table
+        keyed[key] = row.values
+    return keyed
 
 
 def _state_position(src: SourceText, child, parent, state: str, where: Where, lookup: dict) -> int:
@@ -361,7 +397,9 @@ def parse_bif(text: str | bytes, source: str | None = None) -> BayesianNetwork:
     ------
     ParseError
         On any syntax or semantic error (unknown parent or state, wrong number
-        of values, rows not summing to one, cycles, ...), with its line and column.
+        of values, rows not summing to one, cycles, ...), with its line and column;
+        also before allocating, on sizes above the limits of ``credo.io._common``
+        (states, table entries, rows a ``default`` fills in).
     """
     src = _tokenize(decode(text, source), source)
     parser = _Parser(src)
@@ -369,7 +407,8 @@ def parse_bif(text: str | bytes, source: str | None = None) -> BayesianNetwork:
     for child, block in parser.blocks.items():
         if child not in parser.declared:
             raise src.error(f"probability block for undeclared variable {child!r}", block.where)
-    tables = {child: _block_table(src, block, parser.declared) for child, block in parser.blocks.items()}
+    budget = UnlistedBudget(src)
+    tables = {child: _block_table(src, block, parser.declared, budget) for child, block in parser.blocks.items()}
     return assemble_network(src, parser.declared, tables, parser.network_name or None)
 
 

@@ -37,7 +37,9 @@ from credo.io._common import (
     DeclaredVariable,
     ProbabilityTable,
     TokenizedText,
+    UnlistedBudget,
     assemble_network,
+    check_states,
     check_table_size,
     decode,
     read_input,
@@ -116,8 +118,22 @@ class _Function:
         self.table: np.ndarray | None = None
 
 
+def _read_cardinalities(cursor: _Cursor, n: int) -> list[int]:
+    """The ``n`` cardinalities, each within :data:`~credo.io._common.MAX_STATES`."""
+    at = cursor.i
+    cards = cursor.integers(n, "variable cardinalities", low=1)
+    for v, k in enumerate(cards):
+        check_states(cursor.src, v, k, at + v)
+    return cards
+
+
 def _read_functions(cursor: _Cursor, cards: list[int]) -> list[_Function]:
+    count_at = cursor.i
     count = cursor.integer("the number of functions")
+    left = len(cursor.tokens) - cursor.i
+    if 2 * count > left:  # each function needs at least its scope size and its table size
+        raise cursor.error(f"{count} functions need at least {2 * count} more numbers (a scope size and a table "
+                           f"size each), but the input ends after {left}", count_at)
     functions = []
     for f in range(count):
         where = cursor.i
@@ -138,8 +154,13 @@ def _read_functions(cursor: _Cursor, cards: list[int]) -> list[_Function]:
     return functions
 
 
-def _markov_network(cursor: _Cursor, cards: list[int], functions: list[_Function], name) -> MarkovNetwork:
+def _markov_network(cursor: _Cursor, cards: list[int], functions: list[_Function], name,
+                    cards_at: int) -> MarkovNetwork:
     covered = {v for f in functions for v in f.scope}
+    budget = UnlistedBudget(cursor.src)
+    for v, k in enumerate(cards):
+        if v not in covered:  # its flat factor and states are not in the file: charge them first
+            budget.charge(k, f"the flat factor of variable {v} (in no function)", cards_at + v)
     try:
         factors = [DiscreteFactor(f.scope, f.table) for f in functions]
         # A variable in no function is unconstrained; a flat factor records its states.
@@ -170,17 +191,20 @@ def _cpd_table(cursor: _Cursor, function: _Function, normalize: bool) -> np.ndar
 
 def _bayesian_network(cursor: _Cursor, cards: list[int], functions: list[_Function], name, normalize: bool,
                       cards_at: int) -> BayesianNetwork:
-    declared = {v: DeclaredVariable(tuple(range(k)), cards_at + v) for v, k in enumerate(cards)}
-    tables = {}
+    cpds: dict[int, _Function] = {}
     for function in functions:
         if not function.scope:
             raise cursor.error(f"function {function.index} has an empty scope; a BAYES function is the CPD "
                                f"of its last variable", function.where)
         child = function.scope[-1]
-        if child in tables:
+        if cpds.setdefault(child, function) is not function:
             raise cursor.error(f"function {function.index} is a second CPD of variable {child}", function.where)
-        table = _cpd_table(cursor, function, normalize)
-        tables[child] = ProbabilityTable(child, tuple(function.scope[:-1]), table, function.where)
+    for v in range(len(cards)):
+        if v not in cpds:  # refused before its states are made, as no table in the file bounds them
+            raise cursor.error(f"variable {v} has no probability table", cards_at + v)
+    declared = {v: DeclaredVariable(tuple(range(k)), cards_at + v) for v, k in enumerate(cards)}
+    tables = {child: ProbabilityTable(child, tuple(f.scope[:-1]), _cpd_table(cursor, f, normalize), f.where)
+              for child, f in cpds.items()}
     return assemble_network(cursor.src, declared, tables, name)
 
 
@@ -207,7 +231,9 @@ def parse_uai(text: str | bytes, *, normalize: bool = False, source: str | None 
     Raises
     ------
     ParseError
-        With the line and column of the offending number.
+        With the line and column of the offending number; also before
+        allocating, on sizes above the limits of ``credo.io._common``
+        (cardinalities, table entries, flat factors of variables in no function).
     """
     cursor = _Cursor(decode(text, source), source)
     cursor.need(1, "a 'MARKOV' or 'BAYES' header")
@@ -217,10 +243,10 @@ def parse_uai(text: str | bytes, *, normalize: bool = False, source: str | None 
     cursor.i = 1
     n = cursor.integer("the number of variables")
     cards_at = cursor.i
-    cards = cursor.integers(n, "variable cardinalities", low=1)
+    cards = _read_cardinalities(cursor, n)
     functions = _read_functions(cursor, cards)
     if kind == "MARKOV":
-        return _markov_network(cursor, cards, functions, name)
+        return _markov_network(cursor, cards, functions, name, cards_at)
     return _bayesian_network(cursor, cards, functions, name, normalize, cards_at)
 
 

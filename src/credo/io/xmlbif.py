@@ -29,6 +29,7 @@ from credo.io._common import (
     ProbabilityTable,
     SourceText,
     assemble_network,
+    check_states,
     check_table_size,
     decode,
     parent_cardinalities,
@@ -147,9 +148,11 @@ class _Reader:
         kind = element.get("TYPE", "nature")
         if kind != "nature":
             raise self.error(f"variable {name!r} has TYPE={kind!r}; only 'nature' variables are supported", element)
-        states = tuple((o.text or "").strip() for o in self.children(element, "OUTCOME"))
-        if not states:
+        outcomes = self.children(element, "OUTCOME")
+        if not outcomes:
             raise self.error(f"variable {name!r} has no <OUTCOME>", element)
+        check_states(self.src, name, len(outcomes), self.positions[element])
+        states = tuple((o.text or "").strip() for o in outcomes)
         if len(set(states)) != len(states):
             raise self.error(f"variable {name!r} repeats an outcome: {states}", element)
         return name, DeclaredVariable(states, self.positions[element])
@@ -186,7 +189,8 @@ def parse_xmlbif(text: str | bytes, source: str | None = None) -> BayesianNetwor
     ------
     ParseError
         On malformed XML, entity declarations or external DTDs, and on every
-        semantic error (unknown variables, table sizes, normalization, cycles).
+        semantic error (unknown variables, table sizes, normalization, cycles);
+        also before allocating, on sizes above the limits of ``credo.io._common``.
     """
     if not isinstance(text, (str, bytes)):
         text = decode(text, source)
