@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Hashable, Sequence, Union
+from typing import Callable, Hashable, Sequence, Union
 
 import numpy as np
 
-from credo.errors import CPDError, CredoError, CycleError, ParseError
+from credo.errors import CPDError, CredoError, CycleError, ModelError, ParseError
 from credo.factors import TabularCPD
 from credo.models import BayesianNetwork
 
 __all__ = ["Where", "NUMBER", "MAX_STATES", "MAX_TABLE_ENTRIES", "MAX_SCOPE", "MAX_UNLISTED_ENTRIES", "shorten",
            "position", "SourceText", "TokenizedText", "decode", "read_input", "DeclaredVariable", "ProbabilityTable",
-           "parent_cardinalities", "check_states", "check_table_size", "UnlistedBudget", "assemble_network"]
+           "parent_cardinalities", "check_states", "check_table_size", "UnlistedBudget", "assemble_network",
+           "writable_names"]
 
 #: A position is a character (or byte) offset, or an already known (line, column).
 Where = Union[int, tuple]
@@ -238,3 +239,53 @@ def assemble_network(src: SourceText, declared: dict[Hashable, DeclaredVariable]
         first = next(iter(tables.values()), None)
         raise src.error(str(exc), first.where if first else 0) from exc
 
+
+# ------------------------------------------------------------------ writing
+def writable_names(model, fmt: str, unwritable: re.Pattern, why: Callable[[str], str]) -> None:
+    """Refuse, before anything is written, a model whose names ``fmt`` cannot carry.
+
+    A writer writes each name as ``str(name)``; the reader must get back the
+    same text, and distinct names must stay distinct.
+
+    Parameters
+    ----------
+    model : BayesianNetwork
+    fmt : str
+        The format, for messages.
+    unwritable : re.Pattern
+        Finds a character the format cannot carry in a name.
+    why : callable
+        Why a character found by ``unwritable`` cannot be written.
+
+    Raises
+    ------
+    ModelError
+        Naming the variable (and state) whose name cannot be written, or the
+        two names that would be written alike.
+    """
+    if model.name:
+        _check_name(fmt, "the network name", model.name, unwritable, why)
+    _check_distinct(fmt, "variables", model.variables)
+    for v in model.variables:
+        _check_name(fmt, f"variable {v!r}", v, unwritable, why)
+        _check_distinct(fmt, f"states of variable {v!r}", model.states(v))
+        for state in model.states(v):
+            _check_name(fmt, f"state {state!r} of variable {v!r}", state, unwritable, why)
+
+
+def _check_name(fmt: str, what: str, name, unwritable: re.Pattern, why: Callable[[str], str]) -> None:
+    found = unwritable.search(str(name))
+    if found:
+        char = found.group()
+        raise ModelError(f"cannot write {what} as {fmt}: the name contains {char!r} (U+{ord(char):04X}), "
+                         f"{why(char)}")
+
+
+def _check_distinct(fmt: str, what: str, names) -> None:
+    seen: dict = {}
+    for name in names:
+        text = str(name)
+        if text in seen:
+            raise ModelError(f"cannot write the {what} as {fmt}: {seen[text]!r} and {name!r} would both be "
+                             f"written as {text!r}")
+        seen[text] = name

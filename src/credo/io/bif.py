@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from credo.errors import ModelError
 from credo.io._common import (
     NUMBER,
     DeclaredVariable,
@@ -43,6 +42,7 @@ from credo.io._common import (
     parent_cardinalities,
     read_input,
     shorten,
+    writable_names,
 )
 from credo.models import BayesianNetwork
 
@@ -418,12 +418,22 @@ def read_bif(path: str | os.PathLike) -> BayesianNetwork:
     return parse_bif(data, source=name)
 
 
+# A quoted name is everything between two double quotes, kept as it is (the
+# reader has no escapes), so only a double quote cannot be written; a lone
+# surrogate cannot be encoded in the UTF-8 of the file.
+_UNWRITABLE = re.compile(r'["\ud800-\udfff]')
+
+
+def _why_unwritable(char: str) -> str:
+    if char == '"':
+        return "a double quote, which BIF cannot write inside a name (its quoted names have no escapes)"
+    return "a lone surrogate, which cannot be encoded in UTF-8"
+
+
 def _quote(name) -> str:
     text = str(name)
     if _BARE_NAME.match(text) and text not in _KEYWORDS:
         return text
-    if '"' in text:
-        raise ModelError(f"the name {text!r} contains a double quote, which BIF cannot write")
     return f'"{text}"'
 
 
@@ -436,9 +446,18 @@ def to_bif_text(model: BayesianNetwork) -> str:
     """The BIF text of ``model``; :func:`parse_bif` reads it back exactly.
 
     Names are written with ``str`` (quoted where they are not plain words), so
-    non-string names come back as strings. Probabilities use ``repr``, which
+    non-string names come back as strings; whitespace, punctuation and control
+    characters come back as they were. Probabilities use ``repr``, which
     round-trips every float.
+
+    Raises
+    ------
+    ModelError
+        Before anything is written, when a name contains a double quote or a
+        lone surrogate, or two names of variables (or two states of one
+        variable) are the same text; the message names them.
     """
+    writable_names(model, "BIF", _UNWRITABLE, _why_unwritable)
     lines = [f"network {_quote(model.name or 'unknown')} {{", "}"]
     for v in model.variables:
         states = ", ".join(_quote(s) for s in model.states(v))

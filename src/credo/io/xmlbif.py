@@ -18,6 +18,7 @@ JavaBayes writes, is accepted.
 from __future__ import annotations
 
 import os
+import re
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
@@ -35,6 +36,7 @@ from credo.io._common import (
     parent_cardinalities,
     read_input,
     shorten,
+    writable_names,
 )
 from credo.models import BayesianNetwork
 
@@ -100,6 +102,18 @@ def _parse_tree(data: str | bytes, src: SourceText) -> tuple[ET.Element, dict]:
     return root, positions
 
 
+# A name's surrounding whitespace is layout, except in an element marked
+# xml:space="preserve" (the XML way to say that it matters), as the writer
+# marks the names whose whitespace is their own.
+_SPACE = "xml:space"
+
+
+def _content(element: ET.Element) -> str:
+    """The text of ``element``, stripped unless it has ``xml:space="preserve"``."""
+    text = element.text or ""
+    return text if element.get(_SPACE) == "preserve" else text.strip()
+
+
 class _Reader:
     """Walks the element tree; every error points at the offending element."""
 
@@ -118,7 +132,7 @@ class _Reader:
         found = self.children(element, tag)
         if len(found) != 1:
             raise self.error(f"<{element.tag}> needs exactly one <{tag}>, has {len(found)}", element)
-        return (found[0].text or "").strip()
+        return _content(found[0])
 
     def network(self) -> BayesianNetwork:
         if self.root.tag.upper() != "BIF":
@@ -128,7 +142,7 @@ class _Reader:
             raise self.error(f"<BIF> needs exactly one <NETWORK>, has {len(networks)}", self.root)
         network = networks[0]
         names = self.children(network, "NAME")
-        name = (names[0].text or "").strip() if names else ""
+        name = _content(names[0]) if names else ""
         declared = {}
         for element in self.children(network, "VARIABLE"):
             variable, decl = self.variable(element)
@@ -152,7 +166,7 @@ class _Reader:
         if not outcomes:
             raise self.error(f"variable {name!r} has no <OUTCOME>", element)
         check_states(self.src, name, len(outcomes), self.positions[element])
-        states = tuple((o.text or "").strip() for o in outcomes)
+        states = tuple(_content(o) for o in outcomes)
         if len(set(states)) != len(states):
             raise self.error(f"variable {name!r} repeats an outcome: {states}", element)
         return name, DeclaredVariable(states, self.positions[element])
@@ -162,7 +176,7 @@ class _Reader:
         child = self.text(element, "FOR")
         if child not in declared:
             raise self.error(f"<DEFINITION> for undeclared variable {child!r}", element)
-        given = [((g.text or "").strip(), self.positions[g]) for g in self.children(element, "GIVEN")]
+        given = [(_content(g), self.positions[g]) for g in self.children(element, "GIVEN")]
         cards = parent_cardinalities(self.src, child, given, declared) + [len(declared[child].states)]
         size = check_table_size(self.src, child, cards, where)
         tokens = self.text(element, "TABLE").split()
@@ -205,12 +219,36 @@ def read_xmlbif(path: str | os.PathLike) -> BayesianNetwork:
     return parse_xmlbif(data, source=name)
 
 
+# XML 1.0 cannot carry these characters at all, not even as character references.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _why_unwritable(char: str) -> str:
+    return "which XML 1.0 cannot carry (not even as a character reference)"
+
+
 def _element(parent: ET.Element, tag: str, text) -> None:
-    ET.SubElement(parent, tag).text = str(text)
+    text = str(text)
+    child = ET.SubElement(parent, tag, {_SPACE: "preserve"} if text != text.strip() else {})
+    child.text = text
 
 
 def to_xmlbif_text(model: BayesianNetwork) -> str:
-    """The XMLBIF 0.3 document of ``model`` (names written with ``str``, values with ``repr``)."""
+    """The XMLBIF 0.3 document of ``model`` (names written with ``str``, values with ``repr``).
+
+    A name with leading or trailing whitespace is marked ``xml:space="preserve"``,
+    which :func:`parse_xmlbif` honours; every name that XML can carry reads
+    back as it was.
+
+    Raises
+    ------
+    ModelError
+        Before anything is written, when a name contains a character that XML
+        1.0 cannot carry (most control characters, lone surrogates, U+FFFE and
+        U+FFFF), or two names of variables (or two states of one variable) are
+        the same text; the message names them.
+    """
+    writable_names(model, "XMLBIF", _UNWRITABLE, _why_unwritable)
     root = ET.Element("BIF", VERSION="0.3")
     network = ET.SubElement(root, "NETWORK")
     _element(network, "NAME", model.name or "unknown")
@@ -227,7 +265,10 @@ def to_xmlbif_text(model: BayesianNetwork) -> str:
             _element(definition, "GIVEN", parent)
         _element(definition, "TABLE", " ".join(repr(float(x)) for x in cpd.table.reshape(-1)))
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # ElementTree escapes a carriage return in attributes only; in text, XML
+    # would read it back as a newline.
+    body = ET.tostring(root, encoding="unicode").replace("\r", "&#13;")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
 def write_xmlbif(model: BayesianNetwork, path: str | os.PathLike) -> None:
