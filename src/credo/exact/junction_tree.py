@@ -265,6 +265,8 @@ class JunctionTree:
         self.model = model
         self.heuristic = heuristic if isinstance(heuristic, str) else "explicit"
         variables = model.variables
+        if not variables:
+            raise ModelError(f"{model!r} has no variables: there is nothing to infer")
         self._rank = {v: i for i, v in enumerate(variables)}
         self._cards = {v: model.cardinality(v) for v in variables}
         chordal, order, cliques = self._triangulate(heuristic)

@@ -218,6 +218,8 @@ def assemble_network(src: SourceText, declared: dict[Hashable, DeclaredVariable]
     for a missing table, the table for a bad one, a table on the cycle for a
     cycle.
     """
+    if not declared:
+        raise src.error("the file declares no variable: a network needs at least one", 0)
     cpds = []
     for variable, decl in declared.items():
         if variable not in tables:

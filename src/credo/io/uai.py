@@ -156,6 +156,8 @@ def _read_functions(cursor: _Cursor, cards: list[int]) -> list[_Function]:
 
 def _markov_network(cursor: _Cursor, cards: list[int], functions: list[_Function], name,
                     cards_at: int) -> MarkovNetwork:
+    if not cards:
+        raise cursor.error("the file declares no variable: a network needs at least one", 0)
     covered = {v for f in functions for v in f.scope}
     budget = UnlistedBudget(cursor.src)
     for v, k in enumerate(cards):
