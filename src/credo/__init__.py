@@ -42,7 +42,7 @@ _LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
                "Approximation": "credo.vi", "compare": "credo.vi", "cavi": "credo.vi",
                "amortized_guide": "credo.vi"}
 #: The model language's primitives, re-exported lazily from credo.ppl.
-_LAZY_PPL_NAMES = {"sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
+_LAZY_PPL_NAMES = {"check_model", "sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
                    "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
                    "render"}
 

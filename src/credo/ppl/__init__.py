@@ -23,6 +23,7 @@ True
 
 from . import examples
 from .graph import ModelGraph, model_graph, render
+from .checks import ModelCheck, SiteCheck, check_model, explain_nonfinite
 from .handlers import block, condition, mask, scale, seed, substitute, trace, uncondition
 from .logdensity import LogDensity, SiteInfo, logdensity
 from .predictive import posterior_predictive, prior_predictive
@@ -44,6 +45,10 @@ __all__ = [
     "mask",
     "block",
     "logdensity",
+    "check_model",
+    "explain_nonfinite",
+    "ModelCheck",
+    "SiteCheck",
     "LogDensity",
     "SiteInfo",
     "prior_predictive",

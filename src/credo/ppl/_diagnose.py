@@ -15,6 +15,7 @@ import re
 import traceback
 
 import jax
+import numpy as np
 
 from credo.errors import CredoError, ModelError
 
@@ -105,11 +106,12 @@ def run_attributed(bound, fn):
             raise
         _, where = _where(recorder, exc)
         hint = _hint(exc)
-        message = str(exc).split("\n")[0].strip()
+        lines = str(exc).strip().split("\n")
+        message = lines[0].strip() + (" ..." if len(lines) > 1 else "")
         name = getattr(bound.model, "__name__", "the model")
         raise ModelError(f"{name}: {where}: {type(exc).__name__}: {message}"
                          + (f"; {hint}" if hint else "")
-                         + _data_shapes(bound, hint)) from exc
+                         + _data_shapes(bound, hint) + _nan_data(bound, exc)) from exc
 
 
 def _data_shapes(bound, hint: str) -> str:
@@ -118,3 +120,20 @@ def _data_shapes(bound, hint: str) -> str:
     shapes = {k: tuple(v.shape) for k, v in {**bound.kwargs, **bound.observations}.items()
               if hasattr(v, "shape") and getattr(v, "ndim", 0) >= 1}
     return f" (data shapes: {shapes})" if shapes else ""
+
+
+def _nan_data(bound, exc) -> str:
+    """Point at data holding NaN: the usual cause of a NaN distribution parameter."""
+    if type(exc).__name__ != "DistributionError":
+        return ""
+    found = []
+    for key, value in {**bound.kwargs, **bound.observations}.items():
+        try:
+            arr = np.asarray(value)
+        except Exception:  # not array-like: cannot hold the NaN
+            continue
+        if np.issubdtype(arr.dtype, np.inexact) and arr.ndim >= 1 and np.isnan(arr).any():
+            where = np.unravel_index(int(np.flatnonzero(np.isnan(arr))[0]), arr.shape)
+            index = int(where[0]) if len(where) == 1 else tuple(int(i) for i in where)
+            found.append(f"data {key!r} has NaN at index {index}")
+    return f" ({'; '.join(found)})" if found else ""

@@ -320,13 +320,24 @@ class LogDensity:
         key = as_key(key)
         if strategy not in INIT_STRATEGIES:
             raise ArgumentError("init", f"unknown init strategy {strategy!r}; use one of {INIT_STRATEGIES}")
+        first = None
         for attempt in range(MAX_INIT_TRIES):
             flat, value, grad = _init_candidate(_Structure(self), strategy,
                                                 jax.random.fold_in(key, attempt), self.data)
             if np.isfinite(value) and np.all(np.isfinite(grad)):
                 return flat
+            if first is None:
+                from .checks import _culprits
+
+                first = _culprits(self, flat)
+                # bad observed values (NaN, outside the support) fail at every start
+                if first and all(data for _, data in first):
+                    raise ModelError("the log density is not finite whatever the starting point: "
+                                     + "; ".join(text for text, _ in first))
+        why = "; ".join(text for text, _ in first) if first else ""
         raise ModelError(f"no initial point with a finite log density and gradient found in "
-                         f"{MAX_INIT_TRIES} tries with strategy {strategy!r}")
+                         f"{MAX_INIT_TRIES} tries with strategy {strategy!r}"
+                         + (f"; at the first candidate, {why}" if why else ""))
 
     def __repr__(self):
         return f"LogDensity(dim={self.dim}, names={self.names})"
