@@ -145,3 +145,20 @@ def test_explain_nonfinite_names_the_factor():
     ld = ppl.logdensity(impossible)
     text = ppl.explain_nonfinite(ld, jnp.zeros(1))
     assert "factor site 'wall'" in text and "-inf" in text
+
+
+def test_init_blames_the_data_at_once_only_when_no_start_can_help():
+    # a Bernoulli observation of 2 is outside {0, 1} whatever p is: no point searching
+    with pytest.raises(ModelError, match="whatever the starting point"):
+        ppl.logdensity(coin, {"y": np.array([0, 1, 2])}).init(0)
+
+    # y ~ Uniform(0, theta): y = 0.8 is outside the support at starts with theta < 0.8, so
+    # the search must go on (and find theta > 0.8) rather than blame the data at once
+    def model(y=None):
+        theta = ppl.sample("theta", dist.Uniform(0.0, 1.0))
+        ppl.sample("y", dist.Uniform(0.0, theta), obs=y)
+
+    ld = ppl.logdensity(model, {"y": 0.8})
+    for seed in range(3):
+        theta = ld.constrain(ld.init(seed))["theta"]
+        assert 0.8 < float(theta) < 1.0

@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from credo.distributions import constraints
 from credo.errors import ArgumentError, ModelError
 
 from ._model import BoundModel, _Initialize, is_free
@@ -216,7 +217,10 @@ def _culprits(ld, flat) -> list:
             found.append((f"factor site {site.name!r}: {reason}", False))
         else:
             kind = "observed" if site.is_observed else "latent"
-            data_problem = site.is_observed and (reason.startswith("NaN in") or "outside" in reason)
+            # NaN observations, or observations outside a support that no parameter moves
+            # (boolean, positive, ...), fail at every start: no point in trying 99 more
+            data_problem = site.is_observed and (
+                reason.startswith("NaN in") or ("outside" in reason and _fixed_support(site.fn)))
             found.append((f"{kind} site {site.name!r} ({distribution_name(site.fn)}): {reason}",
                           data_problem))
     for site in tr.latent_sites():
@@ -231,6 +235,14 @@ def _culprits(ld, flat) -> list:
             found.append((f"the log density is finite but its gradient is not, with respect to "
                           f"sites {bad}", False))
     return found
+
+
+def _fixed_support(fn) -> bool:
+    """Whether ``fn``'s support is one of the fixed sets of :mod:`constraints` (not
+    ``interval(low, high)`` with a latent ``high``, whose support moves with the start)."""
+    while hasattr(fn, "base_dist"):
+        fn = fn.base_dist
+    return any(fn.support is c for c in vars(constraints).values())
 
 
 def _index(shape, flat_index):
