@@ -74,7 +74,7 @@ CASES = [
     ("transposed-X", regression, {"X": np.ones((3, 50)), "y": np.zeros(50)}, ["'y'", "'X'", "(3, 50)"]),
     ("list-of-arrays", normal_mean, {"y": [np.zeros(25), np.zeros(25)]}, ["'y'", "one array"]),
     ("ragged-list", normal_mean, {"y": [[0.0] * 25, [0.0] * 24]}, ["'y'", "ragged"]),
-    ("string-param", string_param, {}, ["'mu'", "string"]),
+    ("string-param", string_param, {}, ["'mu'", "parameter 'loc' of Normal is the string"]),
     ("string-column", regression, {"X": pd.DataFrame({"a": np.ones(50), "b": ["x"] * 50, "c": np.ones(50)}),
                                    "y": np.zeros(50)}, ["'X'", "column 'b'"]),
     ("if-on-traced", branching, {"y": 1.0}, ["'theta'", "jnp.where", "`if theta > 0:`"]),

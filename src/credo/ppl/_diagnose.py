@@ -105,7 +105,7 @@ def run_attributed(bound, fn):
         if isinstance(exc, CredoError) and not type(exc).__name__ == "DistributionError":
             raise
         _, where = _where(recorder, exc)
-        hint = _hint(exc)
+        hint = _string_parameter(exc) or _hint(exc)
         lines = str(exc).strip().split("\n")
         message = lines[0].strip() + (" ..." if len(lines) > 1 else "")
         name = getattr(bound.model, "__name__", "the model")
@@ -137,3 +137,19 @@ def _nan_data(bound, exc) -> str:
             index = int(where[0]) if len(where) == 1 else tuple(int(i) for i in where)
             found.append(f"data {key!r} has NaN at index {index}")
     return f" ({'; '.join(found)})" if found else ""
+
+
+def _string_parameter(exc) -> str:
+    """Name the distribution parameter given as a string, from the constructor's frame."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        owner = frame.f_locals.get("self")
+        if frame.f_code.co_name == "__init__" and type(owner).__module__.startswith("credo.distributions"):
+            names = frame.f_code.co_varnames[1:frame.f_code.co_argcount + frame.f_code.co_kwonlyargcount]
+            for name in names:
+                if isinstance(frame.f_locals.get(name), str):
+                    return (f"parameter {name!r} of {type(owner).__name__} is the string "
+                            f"{frame.f_locals[name]!r}; pass a number or an array")
+        tb = tb.tb_next
+    return ""
