@@ -315,7 +315,10 @@ class LogDensity:
         Raises
         ------
         ModelError
-            If no finite point is found.
+            If no finite point is found. The message names the sites whose log
+            density is -inf or NaN at the first candidate and why (see
+            :func:`~credo.ppl.explain_nonfinite`); NaN observations, or ones
+            outside a fixed support, are reported at once without searching.
         """
         key = as_key(key)
         if strategy not in INIT_STRATEGIES:
