@@ -2,8 +2,13 @@
 
 :func:`as_target` accepts a model function (with its data), a compiled
 :class:`~credo.ppl.LogDensity`, or a plain log-density function of a flat
-vector with ``dim=``. Data are baked into the closure (VI compiles one
-program per fit).
+vector with ``dim=``. A model's array data are not baked into its log
+density: :class:`LogJoint` carries them as array leaves next to a static
+part compared by the model's structure (:attr:`LogDensity.static_key
+<credo.ppl.LogDensity.static_key>`), so the compiled programs of a fit
+(which take ``log_p`` as an argument) are reused by every later fit of the
+same model with data of the same shapes and dtypes, whatever the data
+values or the seed.
 """
 
 from __future__ import annotations
@@ -12,12 +17,87 @@ import dataclasses
 import functools
 from typing import Callable
 
+import equinox as eqx
 import jax
 import numpy as np
 
 from credo.errors import ModelError
 
-__all__ = ["VITarget", "as_target"]
+__all__ = ["VITarget", "as_target", "LogJoint"]
+
+
+class _Structure:
+    """A :class:`~credo.ppl.LogDensity` compared by its structure: model, fixed non-array data,
+    shapes and dtypes of the array data (:attr:`~credo.ppl.LogDensity.static_key`).
+
+    The log density's seed only fixes the subsample of a subsampling plate; it is
+    part of the key only then. Compiled programs traced with one
+    :class:`_Structure` serve every equal one: they take the array data as arguments.
+    """
+
+    def __init__(self, ld):
+        key = ld.static_key
+        self.ld = ld
+        self._key = key if ld.subsampled else key[:-1]
+
+    def __hash__(self):
+        return hash(self._key)
+
+    def __eq__(self, other):
+        return isinstance(other, _Structure) and self._key == other._key
+
+
+class LogJoint(eqx.Module):
+    """A model's log joint on unconstrained space with its array data as pytree leaves.
+
+    ``LogJoint(flat)`` (or ``LogJoint(flat, batch)`` with a minibatch of rows
+    that replace those arrays) is the log density, Jacobians included. Two
+    instances of the same model with data of the same shapes differ only in
+    their array leaves, so a jitted function that takes one as an argument
+    (``eqx.filter_jit``) compiles once for both.
+    """
+
+    structure: _Structure = eqx.field(static=True)
+    data: dict
+    minibatch: bool = eqx.field(static=True, default=False)
+
+    def __call__(self, flat, batch=None):
+        data = self.data if batch is None else {**self.data, **batch}
+        ld = self.structure.ld
+        return ld.fn_minibatch(flat, data) if self.minibatch else ld.fn_with(flat, data)
+
+
+class Constrain(eqx.Module):
+    """:meth:`LogDensity.constrain <credo.ppl.LogDensity.constrain>` with the data as leaves
+    (see :class:`LogJoint`)."""
+
+    structure: _Structure = eqx.field(static=True)
+    data: dict
+    minibatch: bool = eqx.field(static=True, default=False)
+
+    def __call__(self, flat):
+        ld = self.structure.ld
+        return (ld.constrain_minibatch(flat, self.data) if self.minibatch
+                else ld.constrain_with(flat, self.data))
+
+
+class _Uniform(eqx.Module):
+    """``key -> Uniform(-2, 2)^dim``: the initial point of a plain log density."""
+
+    dim: int = eqx.field(static=True)
+
+    def __call__(self, key):
+        return jax.random.uniform(key, (self.dim,), minval=-2.0, maxval=2.0)
+
+
+def _as_x(flat) -> dict:
+    return {"x": flat}
+
+
+@eqx.filter_jit
+def _constrain_many(constrain, flat):
+    # module level, so that targets of one structure share the compiled program
+    return jax.vmap(constrain)(flat)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -49,13 +129,9 @@ class VITarget:
     observed: dict = dataclasses.field(default_factory=dict)
     logdensity: object = None
 
-    @functools.cached_property
-    def _constrain_batch(self):
-        return jax.jit(jax.vmap(self.constrain))
-
     def constrain_batch(self, flat) -> dict:
         """Constrained values of draws ``flat`` (shape ``(n, dim)``) as numpy arrays ``(n, *shape)``."""
-        out = self._constrain_batch(flat)  # jit returns dicts with sorted keys: restore site order
+        out = _constrain_many(self.constrain, flat)  # dicts come back with sorted keys: restore site order
         return {k: np.asarray(out[k]) for k in self.output_shapes if k in out}
 
 
@@ -83,8 +159,7 @@ def as_target(model, data=None, *, dim=None) -> VITarget:
         dim = int(dim)
         if dim < 1:
             raise ModelError(f"dim must be positive, got {dim}")
-        return VITarget(dim=dim, log_p=model, constrain=lambda flat: {"x": flat},
-                        init=lambda key: jax.random.uniform(key, (dim,), minval=-2.0, maxval=2.0),
+        return VITarget(dim=dim, log_p=model, constrain=_as_x, init=_Uniform(dim),
                         output_shapes={"x": (dim,)})
     if isinstance(model, LogDensity):
         ld = model
@@ -97,6 +172,12 @@ def as_target(model, data=None, *, dim=None) -> VITarget:
     shapes = {n: s.shape for n, s in ld.sites.items()
               if s.offset is not None or s.type == "deterministic"}
     observed = _observed_values(ld)
-    return VITarget(dim=ld.dim, log_p=ld.fn, constrain=ld.constrain,
-                    init=lambda key: ld.init(key, "uniform"), output_shapes=shapes,
+    structure, data = _Structure(ld), dict(ld.data)
+    return VITarget(dim=ld.dim, log_p=LogJoint(structure, data),
+                    constrain=Constrain(structure, data),
+                    init=functools.partial(_init_uniform, ld), output_shapes=shapes,
                     observed=observed, logdensity=ld)
+
+
+def _init_uniform(ld, key):
+    return ld.init(key, "uniform")

@@ -24,6 +24,13 @@ The returned parameters are the average of the iterates of the last few
 chunks (Polyak-Ruppert averaging), which removes most of the step-to-step
 jitter of the stochastic optimiser.
 
+The compiled chunk (and Pathfinder's compiled path) take the model's array
+data as arguments (:class:`credo.vi._target.LogJoint`), so they are compiled
+once per model structure (the model, its non-array arguments, the shapes and
+dtypes of its array data), family and static settings: a later fit of the
+same model with new data values of the same shapes, or another seed, reuses
+them.
+
 By default the family is *preconditioned* by a quick single-path Pathfinder
 run (see ``precondition`` in :func:`advi`): the same family and optimum, but
 parameterised in posterior units, so that Adam's fixed step size suits every
@@ -416,6 +423,10 @@ class Preconditioned(Family):
         return self.x_family().entropy()
 
 
+#: :meth:`Preconditioned.x_family`, jitted once (a wrapper made per call would compile per call).
+_x_family = eqx.filter_jit(Preconditioned.x_family)
+
+
 def _require_finite(q, history) -> None:
     """Raise if the fit ended with non-finite variational parameters, or never saw a finite ELBO.
 
@@ -574,6 +585,6 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
         info["minibatch"] = {"size": batches.size, "batch_size": batches.batch_size,
                              "rows": sorted(batches.rows)}
     if isinstance(q, Preconditioned):
-        q = eqx.filter_jit(Preconditioned.x_family)(q)
+        q = _x_family(q)
     return Approximation(q, target, family=family, elbo_history=history, converged=converged,
                          num_steps=len(history), info=info)

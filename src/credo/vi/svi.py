@@ -36,15 +36,13 @@ variational inference. *JMLR* 14, 1303-1347.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ModelError
 
-from ._target import VITarget, _observed_values, as_target
+from ._target import Constrain, LogJoint, VITarget, _observed_values, _Structure, _Uniform, as_target
 
 __all__ = ["MinibatchStream", "prepare_target"]
 
@@ -111,9 +109,10 @@ def prepare_target(model, data, *, dim, key):
     from credo.ppl import LogDensity, logdensity
 
     if dim is None and callable(model) and not isinstance(model, (LogDensity, VITarget)):
-        # a seed fixes the prototype's subsample; it changes nothing for other models
-        model = logdensity(model, data, seed=key)
-        data = None
+        # a seed fixes the prototype's subsample; other models are compiled without one, so
+        # that the programs cached per model structure (initial points) serve every seed
+        seeded = logdensity(model, data, seed=key)
+        model, data = (seeded if seeded.subsampled else logdensity(model, data)), None
     if not (isinstance(model, LogDensity) and model.subsampled):
         return as_target(model, data, dim=dim), None, None
     return _minibatch_target(model, key)
@@ -131,19 +130,14 @@ def _minibatch_target(ld, key):
                          f"{ {k: np.shape(v) for k, v in ld.data.items()} })")
     stream = MinibatchStream(rows, size, batch_size, key)
     first = {k: jnp.asarray(v) for k, v in stream.batch(0).items()}
-    target = VITarget(dim=ld.dim, log_p=functools.partial(_fixed_batch, ld.fn_minibatch, first),
-                      constrain=functools.partial(_fixed_batch, ld.constrain_minibatch, first),
-                      init=functools.partial(_uniform, ld.dim),
+    # the arrays that are not rows of the plate are arguments too (see LogJoint)
+    others = {k: v for k, v in ld.data.items() if k not in rows}
+    structure = _Structure(ld)
+    # init: ld.init would evaluate the full data under jit, which host arrays do not allow
+    target = VITarget(dim=ld.dim, log_p=LogJoint(structure, {**others, **first}, minibatch=True),
+                      constrain=Constrain(structure, {**others, **first}, minibatch=True),
+                      init=_Uniform(ld.dim),
                       output_shapes={n: s.shape for n, s in ld.sites.items()
                                      if s.offset is not None or s.type == "deterministic"},
                       observed=_observed_values(ld), logdensity=ld)
-    return target, stream, ld.fn_minibatch
-
-
-def _fixed_batch(fn, batch, flat):
-    return fn(flat, batch)
-
-
-def _uniform(dim, key):
-    # ld.init would evaluate the full data under jit, which host arrays do not allow
-    return jax.random.uniform(key, (dim,), minval=-2.0, maxval=2.0)
+    return target, stream, LogJoint(structure, others, minibatch=True)
