@@ -65,6 +65,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from credo._progress import progress_bar
 from credo.errors import ArgumentError, ModelError
 from credo.ppl.runtime import as_key
 
@@ -323,8 +324,8 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
             current = _chunk_mean(history[-window:])
             smoothed.append(current)
             if bar is not None:
+                bar.set_postfix(elbo=f"{current:.4g}", refresh=False)
                 bar.update(chunk)
-                bar.set_postfix(elbo=f"{current:.4g}")
             if tolerance > 0 and settled >= 2 * window:
                 change = abs(current - smoothed[-1 - window]) / max(abs(current), 1e-12)
                 if change < tolerance:
@@ -338,9 +339,7 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
 
 
 def _progress_bar(total: int, desc: str = "ADVI"):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
+    return progress_bar(total, desc, "step")
 
 
 def _preconditioner(target, family: str, key, init):

@@ -487,17 +487,17 @@ def amortized_guide(encoder, model, data=None, *, local: str, plate: str | None 
     num_chunks = max(1, math.ceil(int(steps) / chunk))
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from credo._progress import progress_bar
 
-        bar = tqdm(total=num_chunks * chunk, desc="amortized VI", unit="step", dynamic_ncols=True)
+        bar = progress_bar(num_chunks * chunk, "amortized VI", "step")
     history = []
     for index in range(num_chunks):
         guide, opt_state, elbos = _train_chunk(guide, opt_state, jax.random.fold_in(k_fit, index),
                                                problem, optimizer, int(num_particles), chunk)
         history.append(np.asarray(elbos))
         if bar is not None:
+            bar.set_postfix(elbo=f"{np.mean(history[-1]):.4g}", refresh=False)
             bar.update(chunk)
-            bar.set_postfix(elbo=f"{np.mean(history[-1]):.4g}")
     if bar is not None:
         bar.close()
     means = [float(np.mean(h)) for h in history]

@@ -309,8 +309,8 @@ def _run_paths(target, key, *, num_paths, init, history_size, max_iterations, nu
             noise = _elbo_noise(k, num_elbo_draws, target.dim, jnp.asarray(x0).dtype)
             results.append(run(x0, noise))
             if bar is not None:
+                bar.set_postfix(elbo=f"{float(results[-1].elbo):.4g}", refresh=False)
                 bar.update(1)
-                bar.set_postfix(elbo=f"{float(results[-1].elbo):.4g}")
     finally:
         if bar is not None:
             bar.close()
@@ -358,9 +358,9 @@ def _check_finite(target, x0) -> None:
 
 
 def _progress_bar(total: int):
-    from tqdm.auto import tqdm
+    from credo._progress import progress_bar
 
-    return tqdm(total=total, desc="Pathfinder", unit="path", dynamic_ncols=True)
+    return progress_bar(total, "Pathfinder", "path")
 
 
 #: Widening factors of the proposal tried by ``proposal_scale="auto"``.

@@ -487,9 +487,9 @@ def _digest(leaves) -> str:
 
 
 def _progress_bar(total: int):
-    from tqdm.auto import tqdm
+    from credo._progress import progress_bar
 
-    return tqdm(total=total, desc="VAE", unit="epoch", dynamic_ncols=True)
+    return progress_bar(total, "VAE", "epoch")
 
 
 #: Adam with its step size in the optimizer state, so one compiled epoch serves every rate.

@@ -248,8 +248,8 @@ def _run(expected: ExpectedLogJoint, states, order, max_iters, tol, bar):
                              "check the data against the model's supports")
         history.append(elbo)
         if bar is not None:
+            bar.set_postfix(elbo=f"{elbo:.6g}", refresh=False)
             bar.update(1)
-            bar.set_postfix(elbo=f"{elbo:.6g}")
         if len(history) > 1 and abs(elbo - history[-2]) < tol * abs(elbo):
             converged = True
             break
@@ -371,6 +371,6 @@ def cavi(model, data: dict | None = None, *, max_iters: int = 200, tol: float = 
 
 
 def _progress_bar(total: int):
-    from tqdm.auto import tqdm
+    from credo._progress import progress_bar
 
-    return tqdm(total=total, desc="CAVI", unit="sweep", dynamic_ncols=True)
+    return progress_bar(total, "CAVI", "sweep")
