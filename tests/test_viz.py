@@ -3,6 +3,7 @@
 import sys
 
 import networkx as nx
+import numpy as np
 import pytest
 
 import credo
@@ -151,3 +152,32 @@ def test_cyclic_directed_graph_falls_back_to_spring(tmp_path):
     draw_network(graph, tmp_path / "cycle.png")
     with pytest.raises(credo.ModelError, match="acyclic"):
         draw_network(graph, layout="layered")
+
+
+# ----------------------------------------------------------------------------- trace plots
+def _posterior():
+    from credo.mcmc.posterior import GradEvals, Posterior
+
+    rng = np.random.default_rng(0)
+    draws = {"mu": rng.normal(size=(2, 30)), "beta": rng.normal(size=(2, 30, 3))}
+    return Posterior(draws, {"is_divergent": np.zeros((2, 30), bool)},
+                     num_grad_evals=GradEvals(0, 60), step_size=np.ones(2),
+                     inverse_mass_matrix=np.ones((2, 4)))
+
+
+def test_trace_plot_of_an_unknown_site_names_it_and_the_valid_ones():
+    post = _posterior()
+    with pytest.raises(credo.errors.UnknownVariableError) as info:
+        post.plot_trace(["bb"])
+    assert str(info.value) == "unknown variable 'bb'; valid variables: 'mu', 'beta'"
+    assert info.value.variable == "bb" and info.value.valid == ["mu", "beta"]
+    with pytest.raises(credo.errors.UnknownVariableError, match="did you mean 'beta'"):
+        post.plot_trace(["mu", "betta"])
+
+
+def test_trace_plot_of_one_name_plots_that_site():
+    import matplotlib.pyplot as plt
+
+    fig = _posterior().plot_trace("beta", max_elements=2)  # one site, not its letters
+    assert [ax.get_title(loc="left") for ax in fig.axes[::2]] == ["beta[0]", "beta[1]"]
+    plt.close(fig)

@@ -39,16 +39,27 @@ def plot_trace(draws: dict, divergences=None, *, names=None, max_elements: int =
     divergences : bool array, shape ``(chains, draws)``, optional
         Divergent transitions, marked as red ticks under the trace and rug
         marks under the density.
-    names : list of str, optional
+    names : str or list of str, optional
+        Sites to plot (default: all).
     max_elements : int
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    UnknownVariableError
+        If a name is not a site of ``draws`` (the error lists those).
     """
     import matplotlib.pyplot as plt
 
-    names = list(draws) if names is None else list(names)
+    from credo.errors import UnknownVariableError
+
+    names = list(draws) if names is None else [names] if isinstance(names, str) else list(names)
+    for name in names:
+        if name not in draws:
+            raise UnknownVariableError(name, list(draws))
     rows = [(label, np.asarray(v)) for n in names
             for label, v in _elements(n, np.asarray(draws[n]), max_elements)]
     fig, axes = plt.subplots(len(rows), 2, figsize=(10, 1.9 * len(rows) + 0.4), squeeze=False)
