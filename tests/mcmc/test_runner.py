@@ -263,6 +263,31 @@ def test_interrupt_keeps_completed_draws(monkeypatch):
     # chunks 1-2 were warmup, chunk 3 was the first 64 draws, chunk 4 was lost in flight
     assert post.draws["theta"].shape == (2, 64)
     assert any("interrupted" in w for w in post.warnings)
+    monkeypatch.setattr(runner.jax, "device_get", real)
+    whole = credo.nuts(flu_prevalence, FLU, chains=2, warmup=128, draws=256, seed=0, progress=False)
+    # the draws kept are the uninterrupted run's first ones, bit for bit
+    np.testing.assert_array_equal(post.draws["theta"], whole.draws["theta"][:, :64])
+    for name, values in whole.stats.items():
+        np.testing.assert_array_equal(post.stats[name], values[:, :64])
+        np.testing.assert_array_equal(post.warmup_stats[name], whole.warmup_stats[name])
+
+
+def test_every_statistic_is_there_without_warmup_or_draws():
+    # main left warmup_stats {} without warmup and stats with 3 of the 7 keys without draws
+    kwargs = dict(chains=2, seed=0, progress=False, save_warmup=True)
+    expected = {"acceptance_rate", "energy", "is_divergent", "lp", "num_integration_steps",
+                "step_size", "tree_depth"}
+    for warmup, draws in ((0, 8), (8, 0)):
+        post = credo.nuts(flu_prevalence, FLU, warmup=warmup, draws=draws, **kwargs)
+        assert set(post.stats) == set(post.warmup_stats) == expected
+        for name in expected:
+            assert post.stats[name].shape == (2, draws) and post.warmup_stats[name].shape == (2, warmup)
+            assert post.stats[name].dtype == post.warmup_stats[name].dtype
+        assert post.warmup_draws["theta"].shape == (2, warmup)
+    assert post.warmup_stats["step_size"].shape == (2, 8)
+    mh = credo.mh(flu_prevalence, FLU, warmup=8, draws=0, **kwargs)
+    assert {"acceptance_rate", "is_accepted", "step_size"} <= set(mh.stats)
+    assert mh.acceptance_rate.shape == (2,)
 
 
 def test_schedule_flags_follow_stan():

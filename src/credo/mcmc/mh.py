@@ -401,26 +401,29 @@ def mh(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 10
     """
     if thin < 1:
         raise ValueError("thin must be >= 1")
-    target = as_target(model, data, dim=dim, init=None if isinstance(init, (str, dict)) else init)
-    require_latents(target.dim)
-    if isinstance(proposal, str):
-        if proposal != "random_walk":
-            raise ValueError(f"proposal must be 'random_walk', a distribution or a "
-                             f"(sample_fn, log_prob_fn) pair, got {proposal!r}")
-        if scale is not None:
-            scale = float(scale) if np.ndim(scale) == 0 else tuple(float(s) for s in np.ravel(scale))
-        algorithm = RandomWalkMH(target_accept=target_accept, initial_scale=scale,
-                                 adapt_scale=adapt_scale, adapt_covariance=adapt_covariance,
-                                 thin=int(thin))
-        aim = algorithm._target(target.dim) if adapt_scale and warmup > 0 else None
-    else:
-        if isinstance(proposal, tuple) and not (len(proposal) == 2 and all(map(callable, proposal))):
-            raise ValueError("a proposal pair must be (sample_fn, log_prob_fn)")
-        algorithm, aim = IndependentMH(proposal=proposal, thin=int(thin)), None
-    posterior = runner.sample(target, algorithm, chains=chains, warmup=warmup, draws=draws,
-                              seed=seed, init=init, chain_method=chain_method, progress=progress,
-                              chunk_size=chunk_size, save_warmup=save_warmup)
-    posterior.acceptance_rate = np.mean(posterior.stats["acceptance_rate"], axis=1)
+    with runner._StopOnInterrupt():  # Ctrl-C while the model compiles stops the run too
+        target = as_target(model, data, dim=dim, init=None if isinstance(init, (str, dict)) else init)
+        require_latents(target.dim)
+        if isinstance(proposal, str):
+            if proposal != "random_walk":
+                raise ValueError(f"proposal must be 'random_walk', a distribution or a "
+                                 f"(sample_fn, log_prob_fn) pair, got {proposal!r}")
+            if scale is not None:
+                scale = float(scale) if np.ndim(scale) == 0 else tuple(float(s) for s in np.ravel(scale))
+            algorithm = RandomWalkMH(target_accept=target_accept, initial_scale=scale,
+                                     adapt_scale=adapt_scale, adapt_covariance=adapt_covariance,
+                                     thin=int(thin))
+            aim = algorithm._target(target.dim) if adapt_scale and warmup > 0 else None
+        else:
+            if isinstance(proposal, tuple) and not (len(proposal) == 2 and all(map(callable, proposal))):
+                raise ValueError("a proposal pair must be (sample_fn, log_prob_fn)")
+            algorithm, aim = IndependentMH(proposal=proposal, thin=int(thin)), None
+        posterior = runner.sample(target, algorithm, chains=chains, warmup=warmup, draws=draws,
+                                  seed=seed, init=init, chain_method=chain_method, progress=progress,
+                                  chunk_size=chunk_size, save_warmup=save_warmup)
+    rates = posterior.stats["acceptance_rate"]
+    posterior.acceptance_rate = (np.mean(rates, axis=1) if rates.shape[1] else
+                                 np.full(rates.shape[0], np.nan))  # no draws (draws=0, Ctrl-C)
     if progress:
         print(acceptance_line(posterior, aim))
     return posterior

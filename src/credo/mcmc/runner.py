@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import signal
+import sys
+import threading
 import time
 from typing import NamedTuple
 
@@ -466,8 +469,65 @@ def _progress_bar(total, progress, desc):
     return tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True)
 
 
+class _StopOnInterrupt:
+    """Ctrl-C (SIGINT) during a run asks it to stop after the chunk in progress.
+
+    For the length of the run the handler only records the request; the run
+    checks it between chunks. A ``KeyboardInterrupt`` raised inside JAX's
+    tracing, XLA's compilation or a running program can leave XLA's threads in
+    a state that crashes the interpreter at exit (SIGSEGV), so none is raised
+    there. A second Ctrl-C hands the signal to the previous handler at once
+    (Python's default raises ``KeyboardInterrupt``, which then propagates out of
+    the run). The previous handler is restored when the run ends. Only the main
+    thread can install a handler; elsewhere nothing is installed (no signal
+    reaches other threads). Entered while another one is active (``credo.nuts``
+    around :func:`sample`), it is that one.
+    """
+
+    def __init__(self):
+        self.requested = False  # first Ctrl-C: stop between chunks
+        self.forced = False     # second Ctrl-C: passed on, the run is abandoned
+        self._previous = None
+        self._installed = False
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            outer = getattr(previous, "__self__", None)
+            if isinstance(outer, _StopOnInterrupt):
+                return outer  # nested: the outer run's request; nothing to install or restore
+            if previous is not None and previous is not signal.SIG_IGN:
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
+        return self
+
+    def _restore(self):
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+    def _handle(self, signum, frame):
+        if not self.requested:
+            self.requested = True
+            print("\nInterrupted: the run stops after the chunk in progress "
+                  "(press Ctrl-C again to abort it now)", file=sys.stderr, flush=True)
+            return
+        self.forced = True
+        previous = self._previous
+        self._restore()
+        if callable(previous):
+            previous(signum, frame)  # Python's default_int_handler raises KeyboardInterrupt
+        else:  # SIG_DFL: the default action, as without credo
+            signal.raise_signal(signum)
+
+    def __exit__(self, *exc):
+        self._restore()
+        return False
+
+
 def _run_chunks(chunk_fn, target, algorithm, carry, keys, schedule: Schedule, chunk_size, data,
-                progress, desc, save_warmup):
+                progress, desc, save_warmup, stop: _StopOnInterrupt):
     collected, interrupted = _Collected(), False
     total = int(schedule.active.sum())
     bar = _progress_bar(total, progress, desc)
@@ -475,6 +535,9 @@ def _run_chunks(chunk_fn, target, algorithm, carry, keys, schedule: Schedule, ch
     divergent_so_far = 0
     try:
         for start in range(0, len(schedule.iteration), chunk_size):
+            if stop.requested:
+                interrupted = True
+                break
             xs = Schedule(*(a[start:start + chunk_size] for a in schedule))
             began = time.perf_counter()
             carry, (draws, stats) = chunk_fn(target, algorithm, carry, keys, xs, data)
@@ -501,17 +564,23 @@ def _run_chunks(chunk_fn, target, algorithm, carry, keys, schedule: Schedule, ch
                     postfix["step_size"] = f"{float(np.mean(stats['step_size'][xs.active][-1])):.3g}"
                 bar.set_postfix(postfix)
     except KeyboardInterrupt:
-        interrupted = True
+        if stop.forced:  # a second Ctrl-C: abandon the run
+            raise
+        interrupted = True  # raised by other means (e.g. no handler off the main thread)
     finally:
         if bar is not None:
             bar.close()
     return carry, collected, interrupted, timing
 
 
-def _stack(parts: list, chains: int, template: dict) -> dict:
-    """Concatenate chunk outputs ``(iterations, chains, ...)`` to ``(chains, iterations, ...)``."""
+def _stack(parts: list, chains: int, template) -> dict:
+    """Concatenate chunk outputs ``(iterations, chains, ...)`` to ``(chains, iterations, ...)``.
+
+    No parts: empty arrays ``(chains, 0, *shape)`` of ``template()``'s ``{name: (shape, dtype)}``.
+    """
     if not parts:
-        return {k: np.zeros((chains, 0) + tuple(v), dtype=float) for k, v in template.items()}
+        return {k: np.zeros((chains, 0) + tuple(shape), dtype=dtype)
+                for k, (shape, dtype) in template().items()}
     joined = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0]}
     return {k: np.swapaxes(v, 0, 1) for k, v in joined.items()}
 
@@ -541,7 +610,7 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
     :func:`nuts`, :func:`hmc`, :func:`credo.mh` and :func:`credo.gibbs` are
     thin wrappers that pick the algorithm. See :func:`nuts` for the arguments.
     ``lockstep=True`` makes vectorized NUTS chains wait for each other after
-    every iteration, as a plain ``vmap`` does (same draws, more leapfrog
+    every iteration, as a plain ``vmap`` does (same random numbers, more leapfrog
     steps computed; for comparisons).
     """
     if chain_method not in CHAIN_METHODS:
@@ -550,30 +619,60 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
         raise ValueError("chains must be >= 1 and warmup, draws >= 0")
     key = as_key(seed)
     key_init, key_chains = jax.random.split(key)
-    positions = _initial_positions(target, key_init, chains, init)
-    chain_keys = jax.random.split(key_chains, chains)
-    chunk = _choose_chunk_size(warmup + draws, chunk_size)
-    schedule = build_schedule(warmup, draws, chunk,
-                              adapt_mass=algorithm.uses_mass_windows and warmup > 0)
-    # placeholder states: iteration 0 recomputes them from the positions inside the program
-    states = _placeholder_states(algorithm, positions)
-    tuning = jax.tree.map(lambda a: jnp.broadcast_to(a, (chains,) + jnp.shape(a)),
-                          algorithm.init_tuning(target.dim, positions.dtype))
-    data_arrays = {k: jnp.asarray(v) for k, v in target.data.items()}
+    with _StopOnInterrupt() as stop:  # Ctrl-C from here on stops the run between chunks
+        positions = _initial_positions(target, key_init, chains, init)
+        chain_keys = jax.random.split(key_chains, chains)
+        chunk = _choose_chunk_size(warmup + draws, chunk_size)
+        schedule = build_schedule(warmup, draws, chunk,
+                                  adapt_mass=algorithm.uses_mass_windows and warmup > 0)
+        # placeholder states: iteration 0 recomputes them from the positions inside the program
+        states = _placeholder_states(algorithm, positions)
+        tuning = jax.tree.map(lambda a: jnp.broadcast_to(a, (chains,) + jnp.shape(a)),
+                              algorithm.init_tuning(target.dim, positions.dtype))
+        data_arrays = {k: jnp.asarray(v) for k, v in target.data.items()}
 
-    groups = _chain_groups(chains, chain_method)
-    outputs = []
-    for group in groups:
-        carry = (states, tuning) if len(groups) == 1 else jax.tree.map(lambda a: a[group],
-                                                                        (states, tuning))
-        chunk_fn = _chunk_function(chain_method, len(group), algorithm, lockstep)
-        desc = f"{algorithm.name.upper()} " + (f"chain {group[0]}" if len(groups) > 1
-                                                else f"{chains} chains")
-        outputs.append(_run_chunks(chunk_fn, target, algorithm, carry, chain_keys[group], schedule,
-                                   chunk, data_arrays, progress, desc, save_warmup))
-        if outputs[-1][2]:
-            break
-    return _assemble(target, algorithm, outputs, groups, warmup, progress)
+        groups = _chain_groups(chains, chain_method)
+        outputs = []
+        for group in groups:
+            if outputs and (outputs[-1][2] or stop.requested):
+                break  # a sequential run keeps the chains begun before the stop
+            carry = (states, tuning) if len(groups) == 1 else jax.tree.map(lambda a: a[group],
+                                                                            (states, tuning))
+            chunk_fn = _chunk_function(chain_method, len(group), algorithm, lockstep)
+            desc = f"{algorithm.name.upper()} " + (f"chain {group[0]}" if len(groups) > 1
+                                                    else f"{chains} chains")
+            outputs.append(_run_chunks(chunk_fn, target, algorithm, carry, chain_keys[group],
+                                       schedule, chunk, data_arrays, progress, desc, save_warmup,
+                                       stop))
+    interrupted = len(outputs) < len(groups) or any(o[2] for o in outputs)
+    stat_template = functools.partial(_stat_shapes, target, algorithm,
+                                      jnp.dtype(positions.dtype).name)
+    return _assemble(target, algorithm, outputs, groups, progress, interrupted=interrupted,
+                     stat_template=stat_template, save_warmup=save_warmup)
+
+
+@functools.lru_cache(maxsize=64)
+def _stat_shapes(target, algorithm, dtype_name: str) -> dict:
+    """``{name: (shape, dtype)}`` of one chain's per-iteration statistics, without running.
+
+    For the empty statistics of a run with no warmup, no draws or an early
+    interrupt, so that every key is there whatever happened.
+    """
+    dtype = jnp.dtype(dtype_name)
+    dim = target.dim
+    data = {k: jax.ShapeDtypeStruct(np.shape(v), jnp.asarray(v).dtype)
+            for k, v in target.data.items()}
+    state = _state_shapes(algorithm, dim, dtype)
+    tuning = jax.eval_shape(lambda: algorithm.init_tuning(dim, dtype))
+    x = Schedule(*(jax.ShapeDtypeStruct((), jnp.int32 if name == "iteration" else bool)
+                   for name in Schedule._fields))
+    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+
+    def stats(state, tuning, key, x, data):
+        return _iteration(target, algorithm, data)(state, tuning, key, x)[2][1]
+
+    shapes = jax.eval_shape(stats, state, tuning, key, x, data)
+    return {k: (tuple(v.shape), v.dtype) for k, v in shapes.items()}
 
 
 @functools.lru_cache(maxsize=64)
@@ -630,25 +729,26 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
         dim: int | None = None, chunk_size: int | None = None, save_warmup: bool = False,
         divergence_threshold: float = 1000.0) -> Posterior:
     """Run HMC or NUTS on a model or log density; see :func:`nuts` for the arguments."""
-    if isinstance(init, str) and init == "pathfinder":
-        from credo.vi import pathfinder_init
-
-        init = np.asarray(pathfinder_init(model, data, num_chains=chains, seed=seed))
     if not 0.0 < target_accept < 1.0:
         raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
     if int(max_tree_depth) < 1:
         raise ValueError(f"max_tree_depth must be >= 1, got {max_tree_depth!r}")
-    target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
-    require_latents(target.dim)
-    settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
-                    initial_step_size=1.0 if step_size is None else float(step_size),
-                    adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),
-                    divergence_threshold=float(divergence_threshold),
-                    max_tree_depth=int(max_tree_depth))
-    algo = HMC(num_steps=int(num_steps), **settings) if algorithm == "hmc" else NUTS(**settings)
-    return sample(target, algo, chains=chains, warmup=warmup, draws=draws, seed=seed, init=init,
-                  chain_method=chain_method, progress=progress, chunk_size=chunk_size,
-                  save_warmup=save_warmup)
+    with _StopOnInterrupt():  # Ctrl-C while the model compiles also stops the run cleanly
+        if isinstance(init, str) and init == "pathfinder":
+            from credo.vi import pathfinder_init
+
+            init = np.asarray(pathfinder_init(model, data, num_chains=chains, seed=seed))
+        target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
+        require_latents(target.dim)
+        settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
+                        initial_step_size=1.0 if step_size is None else float(step_size),
+                        adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),
+                        divergence_threshold=float(divergence_threshold),
+                        max_tree_depth=int(max_tree_depth))
+        algo = HMC(num_steps=int(num_steps), **settings) if algorithm == "hmc" else NUTS(**settings)
+        return sample(target, algo, chains=chains, warmup=warmup, draws=draws, seed=seed,
+                      init=init, chain_method=chain_method, progress=progress,
+                      chunk_size=chunk_size, save_warmup=save_warmup)
 
 
 def _chain_groups(chains: int, chain_method: str) -> list:
@@ -669,33 +769,43 @@ def _chunk_function(chain_method: str, chains: int, algorithm: Algorithm, lockst
     return _parallel_chunk(tuple(devices[:num]), _chunk_unsynchronized if unsynchronized else _chunk)
 
 
-def _assemble(target, algorithm, outputs, groups, warmup, progress):
-    interrupted = any(o[2] for o in outputs)
+def _assemble(target, algorithm, outputs, groups, progress, *, interrupted, stat_template,
+              save_warmup):
+    """One :class:`Posterior` from the chain groups' outputs.
+
+    Every statistic of ``algorithm.stats`` is in ``stats`` and ``warmup_stats``,
+    as ``(chains, 0)`` arrays where none was made (no warmup, no draws, an
+    early interrupt). Chains of an interrupted sequential run differ in length:
+    each field keeps the prefix every chain has.
+    """
+    dtype = jnp.dtype(jnp.result_type(float))
+
+    def draw_template():
+        return {k: (tuple(v), dtype) for k, v in target.output_shapes.items()}
+
     parts = []
     for (carry, collected, _, timing), group in zip(outputs, groups):
         n = len(group)
         parts.append(dict(adapt=carry[1], timing=timing,
-                          draws=_stack(collected.draws, n, target.output_shapes),
-                          stats=_stack(collected.stats, n, {}),
-                          warmup_stats=_stack(collected.warmup_stats, n, {}),
-                          warmup_draws=(_stack(collected.warmup_draws, n, target.output_shapes)
-                                        if collected.warmup_draws else {})))
-    # chains of an interrupted sequential run differ in length: keep the common prefix
-    lengths = [p["stats"]["is_divergent"].shape[1] if p["stats"] else 0 for p in parts]
-    kept = min(lengths)
+                          draws=_stack(collected.draws, n, draw_template),
+                          stats=_stack(collected.stats, n, stat_template),
+                          warmup_stats=_stack(collected.warmup_stats, n, stat_template),
+                          warmup_draws=(_stack(collected.warmup_draws, n, draw_template)
+                                        if save_warmup else {})))
 
-    def cat(field, trim):
-        if not parts[0][field]:
-            return {}
-        return {k: np.concatenate([p[field][k][:, :kept] if trim else p[field][k] for p in parts])
-                for k in parts[0][field]}
+    def cat(field, length_of):
+        kept = min(length_of(p) for p in parts)
+        return {k: np.concatenate([p[field][k][:, :kept] for p in parts]) for k in parts[0][field]}
 
-    draws_out, stats_out = cat("draws", True), cat("stats", True)
-    if not stats_out:
-        n = sum(len(g) for g in groups[:len(parts)])
-        stats_out = {"is_divergent": np.zeros((n, 0), bool), "energy": np.zeros((n, 0)),
-                     "num_integration_steps": np.zeros((n, 0), np.int32)}
-    warm_stats = [p["warmup_stats"] for p in parts if p["warmup_stats"]]
+    def sampled(p):
+        return next(iter(p["stats"].values())).shape[1]
+
+    def warmed(p):
+        return next(iter(p["warmup_stats"].values())).shape[1]
+
+    draws_out, stats_out = cat("draws", sampled), cat("stats", sampled)
+    warmup_stats = cat("warmup_stats", warmed)
+    warm_draws = cat("warmup_draws", warmed) if save_warmup else None
     tuning = jax.tree.map(lambda *a: np.concatenate(a), *[p["adapt"] for p in parts])
     step_size, inverse_mass_matrix = algorithm.final_tuning(tuning)
     chunk_times = [t for p in parts for t in p["timing"]["chunks"]]
@@ -703,20 +813,16 @@ def _assemble(target, algorithm, outputs, groups, warmup, progress):
     first = parts[0]["timing"]["first_chunk"]
     timing = {"compile_estimate": max(0.0, first - steady),
               "total": sum(p["timing"]["first_chunk"] + sum(p["timing"]["chunks"]) for p in parts)}
+    # gradient evaluations made: every warmup iteration run, the sampling iterations kept
     grad_evals = GradEvals(
-        warmup=int(sum(np.sum(w.get("num_integration_steps", 0)) for w in warm_stats)),
+        warmup=int(sum(np.sum(p["warmup_stats"].get("num_integration_steps", 0)) for p in parts)),
         sampling=int(np.sum(stats_out.get("num_integration_steps", 0))))
-    warm_draws = cat("warmup_draws", False) if all(p["warmup_draws"] for p in parts) else {}
-    # an interrupted sequential run may leave chains with different warmup lengths
-    warm_lengths = {next(iter(w.values())).shape[1] for w in warm_stats}
-    warmup_stats = cat("warmup_stats", False) if len(warm_stats) == len(parts) and len(
-        warm_lengths) == 1 else {}
     posterior = Posterior(
         draws_out, stats_out, num_grad_evals=grad_evals, step_size=step_size,
         inverse_mass_matrix=inverse_mass_matrix, observed=target.observed,
         interrupted=interrupted, algorithm=algorithm.name,
         max_tree_depth=getattr(algorithm, "max_tree_depth", None) if algorithm.name == "nuts" else None,
-        timing=timing, warmup_draws=warm_draws or None, warmup_stats=warmup_stats)
+        timing=timing, warmup_draws=warm_draws, warmup_stats=warmup_stats)
     if progress:
         print(posterior.report())
     return posterior
@@ -775,6 +881,11 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
     Returns
     -------
     Posterior
+        Ctrl-C stops the run after the chunk in progress (compiling it
+        included) and returns what was made, with ``interrupted=True``; a
+        second Ctrl-C raises ``KeyboardInterrupt`` at once. ``stats`` and
+        ``warmup_stats`` always hold every statistic, ``(chains, 0)`` where
+        there are none.
     """
     return run(model, data, algorithm="nuts", chains=chains, warmup=warmup, draws=draws, seed=seed,
                target_accept=target_accept, dense_mass=dense_mass, max_tree_depth=max_tree_depth,

@@ -270,14 +270,15 @@ def gibbs(model, data: dict | None = None, *, steps: dict | None = None, chains:
     >>> post.gibbs_updates
     {'theta': 'conjugate Beta-Binomial -> Beta'}
     """
-    program = GibbsProgram(model, data)
-    require_latents(program.dim)
-    settings = dict(target_accept=float(target_accept), max_tree_depth=int(max_tree_depth))
-    updates = build_updates(program, steps, fallback=fallback, nuts_settings=settings)
-    algorithm = Gibbs(program, updates)
-    posterior = runner.sample(program.target(), algorithm, chains=chains, warmup=warmup,
-                              draws=draws, seed=seed, init=init, chain_method=chain_method,
-                              progress=progress, chunk_size=chunk_size, save_warmup=save_warmup)
+    with runner._StopOnInterrupt():  # Ctrl-C while the model compiles stops the run too
+        program = GibbsProgram(model, data)
+        require_latents(program.dim)
+        settings = dict(target_accept=float(target_accept), max_tree_depth=int(max_tree_depth))
+        updates = build_updates(program, steps, fallback=fallback, nuts_settings=settings)
+        algorithm = Gibbs(program, updates)
+        posterior = runner.sample(program.target(), algorithm, chains=chains, warmup=warmup,
+                                  draws=draws, seed=seed, init=init, chain_method=chain_method,
+                                  progress=progress, chunk_size=chunk_size, save_warmup=save_warmup)
     posterior.gibbs_updates = describe(updates)
     if progress:
         print("Gibbs updates:")
