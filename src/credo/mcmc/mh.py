@@ -47,9 +47,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 
-from . import runner
+from . import _checks, runner
 from .posterior import Posterior
 from .runner import Algorithm
 from .target import as_target, require_latents
@@ -399,15 +399,21 @@ def mh(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 10
     >>> post.draws["theta"].shape, post.acceptance_rate.shape
     ((2, 300), (2,))
     """
-    if thin < 1:
-        raise ValueError("thin must be >= 1")
+    _checks.run_arguments(chains=chains, warmup=warmup, draws=draws, chain_method=chain_method,
+                          chunk_size=chunk_size, methods=runner.CHAIN_METHODS)
+    thin = _checks.integer("thin", thin, minimum=1)
+    if target_accept is not None:
+        target_accept = _checks.probability("target_accept", target_accept)
+    if scale is not None:
+        for value in np.ravel(np.asarray(scale, dtype=object)):
+            _checks.positive("scale", value)
     with runner._StopOnInterrupt():  # Ctrl-C while the model compiles stops the run too
         target = as_target(model, data, dim=dim, init=None if isinstance(init, (str, dict)) else init)
         require_latents(target.dim)
         if isinstance(proposal, str):
             if proposal != "random_walk":
-                raise ValueError(f"proposal must be 'random_walk', a distribution or a "
-                                 f"(sample_fn, log_prob_fn) pair, got {proposal!r}")
+                raise ArgumentError("proposal", f"must be 'random_walk', a distribution or a "
+                                                f"(sample_fn, log_prob_fn) pair, got {proposal!r}")
             if scale is not None:
                 scale = float(scale) if np.ndim(scale) == 0 else tuple(float(s) for s in np.ravel(scale))
             algorithm = RandomWalkMH(target_accept=target_accept, initial_scale=scale,
@@ -416,7 +422,8 @@ def mh(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 10
             aim = algorithm._target(target.dim) if adapt_scale and warmup > 0 else None
         else:
             if isinstance(proposal, tuple) and not (len(proposal) == 2 and all(map(callable, proposal))):
-                raise ValueError("a proposal pair must be (sample_fn, log_prob_fn)")
+                raise ArgumentError("proposal", "a proposal pair must be (sample_fn, log_prob_fn), got "
+                                                f"{proposal!r}")
             algorithm, aim = IndependentMH(proposal=proposal, thin=int(thin)), None
         posterior = runner.sample(target, algorithm, chains=chains, warmup=warmup, draws=draws,
                                   seed=seed, init=init, chain_method=chain_method, progress=progress,

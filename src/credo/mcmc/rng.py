@@ -24,10 +24,12 @@ from __future__ import annotations
 import math
 
 import jax
+import numpy as np
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["threefry2x32", "key_words", "fold_in", "split", "bits", "normal", "uniform"]
+__all__ = ["threefry2x32", "key_words", "fold_in", "split", "bits", "normal", "uniform",
+           "key_from_seed"]
 
 # counter streams (the second counter word), one per kind of draw
 _FOLD_IN, _SPLIT, _BITS, _NORMAL, _UNIFORM = range(5)
@@ -125,3 +127,37 @@ def normal(key, shape=(), dtype=float):
     dtype = signed.dtype
     signed = jnp.maximum(signed, jnp.nextafter(jnp.asarray(-1, dtype), jnp.asarray(0, dtype)))
     return jnp.asarray(math.sqrt(2), dtype) * lax.erf_inv(signed)
+
+
+def key_from_seed(seed):
+    """The sampler's raw key (``uint32[2]``) for ``seed``: an int of any size, or a PRNG key.
+
+    An int seed ``s`` gives the words ``(s mod 2**64) >> 32`` and ``s mod 2**64 & 0xFFFFFFFF``:
+    the key :func:`jax.random.PRNGKey` makes of a 64-bit int with x64 enabled, in either x64
+    mode (JAX's own with x64 off keeps only the low 32 bits, so that ``2**32`` and ``0`` would
+    give the same draws). Bits above the 64th, of ints outside ``[-2**63, 2**64)``, are folded
+    into the key, so that ``2**80`` and ``0`` differ too. A key is returned as it is.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is neither an int nor a key.
+    """
+    from credo.ppl.runtime import as_key
+
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        return as_key(seed)  # a key, or the TypeError that names what a seed may be
+    seed = int(seed)
+    low = seed % 2 ** 64
+    key = jnp.array([low >> 32, low & 0xFFFFFFFF], dtype=jnp.uint32)
+    if -2 ** 63 <= seed < 2 ** 64:
+        return key
+    rest, words = abs(seed >> 64), []
+    while rest:
+        words.append(rest & 0xFFFFFFFF)
+        rest >>= 32
+    key = fold_in(key, 2 * len(words) + (seed < 0))
+    for word in words:
+        key = fold_in(key, word)
+    return key
+

@@ -33,11 +33,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from credo.ppl.runtime import as_key
+from credo.errors import ArgumentError
 
-from . import adaptation, hmc as hmc_kernel, nuts as nuts_kernel, rng
+from . import _checks, adaptation, hmc as hmc_kernel, nuts as nuts_kernel, rng
 from .posterior import GradEvals, Posterior
 from .target import as_target, initial_positions, require_latents
+from .trajectory import MAX_SUPPORTED_TREE_DEPTH
 
 __all__ = ["nuts", "hmc", "run", "sample", "Algorithm", "NUTS", "HMC", "Schedule"]
 
@@ -594,7 +595,7 @@ _BASE_CHUNK = 64
 
 def _choose_chunk_size(total: int, chunk_size: int | None) -> int:
     if chunk_size is not None:
-        return max(1, int(chunk_size))
+        return int(chunk_size)
     size = _BASE_CHUNK
     while size * 20 < total:
         size *= 2
@@ -613,16 +614,15 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
     every iteration, as a plain ``vmap`` does (same random numbers, more leapfrog
     steps computed; for comparisons).
     """
-    if chain_method not in CHAIN_METHODS:
-        raise ValueError(f"chain_method must be one of {CHAIN_METHODS}, got {chain_method!r}")
-    if chains < 1 or draws < 0 or warmup < 0:
-        raise ValueError("chains must be >= 1 and warmup, draws >= 0")
-    key = as_key(seed)
-    key_init, key_chains = jax.random.split(key)
+    checked = _checks.run_arguments(chains=chains, warmup=warmup, draws=draws,
+                                    chain_method=chain_method, chunk_size=chunk_size,
+                                    methods=CHAIN_METHODS)
+    chains, warmup, draws = checked["chains"], checked["warmup"], checked["draws"]
+    key_init, key_chains = jax.random.split(rng.key_from_seed(seed))
     with _StopOnInterrupt() as stop:  # Ctrl-C from here on stops the run between chunks
         positions = _initial_positions(target, key_init, chains, init)
         chain_keys = jax.random.split(key_chains, chains)
-        chunk = _choose_chunk_size(warmup + draws, chunk_size)
+        chunk = _choose_chunk_size(warmup + draws, checked["chunk_size"])
         schedule = build_schedule(warmup, draws, chunk,
                                   adapt_mass=algorithm.uses_mass_windows and warmup > 0)
         # placeholder states: iteration 0 recomputes them from the positions inside the program
@@ -717,8 +717,8 @@ def _with_position(algorithm, state, position):
 
 def _initial_positions(target, key, chains, init):
     if isinstance(init, str) and init == "pathfinder":
-        raise ValueError("init='pathfinder' is resolved by credo.nuts / credo.hmc; pass the "
-                         "points from credo.vi.pathfinder_init to runner.sample as an array")
+        raise ArgumentError("init", "init='pathfinder' is resolved by credo.nuts / credo.hmc; pass "
+                            "the points from credo.vi.pathfinder_init to runner.sample as an array")
     return initial_positions(target, key, chains, init)
 
 
@@ -729,23 +729,31 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
         dim: int | None = None, chunk_size: int | None = None, save_warmup: bool = False,
         divergence_threshold: float = 1000.0) -> Posterior:
     """Run HMC or NUTS on a model or log density; see :func:`nuts` for the arguments."""
-    if not 0.0 < target_accept < 1.0:
-        raise ValueError(f"target_accept must lie strictly between 0 and 1, got {target_accept!r}")
-    if int(max_tree_depth) < 1:
-        raise ValueError(f"max_tree_depth must be >= 1, got {max_tree_depth!r}")
+    # every argument is checked before anything is traced, compiled or fitted
+    _checks.run_arguments(chains=chains, warmup=warmup, draws=draws, chain_method=chain_method,
+                          chunk_size=chunk_size, methods=CHAIN_METHODS)
+    algorithm = _checks.choice("algorithm", algorithm, ("nuts", "hmc"))
+    target_accept = _checks.probability("target_accept", target_accept)
+    max_tree_depth = _checks.integer("max_tree_depth", max_tree_depth, minimum=1,
+                                     maximum=MAX_SUPPORTED_TREE_DEPTH)
+    if algorithm == "hmc":
+        num_steps = _checks.integer("num_steps", num_steps, minimum=1)
+    if step_size is not None:
+        step_size = _checks.positive("step_size", step_size)
+    divergence_threshold = _checks.positive("divergence_threshold", divergence_threshold)
     with _StopOnInterrupt():  # Ctrl-C while the model compiles also stops the run cleanly
         if isinstance(init, str) and init == "pathfinder":
             from credo.vi import pathfinder_init
 
-            init = np.asarray(pathfinder_init(model, data, num_chains=chains, seed=seed))
+            init = np.asarray(pathfinder_init(model, data, num_chains=int(chains),
+                                              seed=rng.key_from_seed(seed)))
         target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
         require_latents(target.dim)
-        settings = dict(target_accept=float(target_accept), dense_mass=bool(dense_mass),
-                        initial_step_size=1.0 if step_size is None else float(step_size),
+        settings = dict(target_accept=target_accept, dense_mass=bool(dense_mass),
+                        initial_step_size=1.0 if step_size is None else step_size,
                         adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),
-                        divergence_threshold=float(divergence_threshold),
-                        max_tree_depth=int(max_tree_depth))
-        algo = HMC(num_steps=int(num_steps), **settings) if algorithm == "hmc" else NUTS(**settings)
+                        divergence_threshold=divergence_threshold, max_tree_depth=max_tree_depth)
+        algo = HMC(num_steps=num_steps, **settings) if algorithm == "hmc" else NUTS(**settings)
         return sample(target, algo, chains=chains, warmup=warmup, draws=draws, seed=seed,
                       init=init, chain_method=chain_method, progress=progress,
                       chunk_size=chunk_size, save_warmup=save_warmup)
@@ -849,16 +857,19 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
         The model's data. Array data are inputs of the compiled program: a
         second run on new data of the same shapes does not recompile.
     chains, warmup, draws : int
-        ``draws`` per chain are kept after ``warmup`` adaptation iterations.
+        ``draws`` per chain are kept after ``warmup`` adaptation iterations
+        (integers: ``chains >= 1``, ``warmup, draws >= 0``).
     seed : int or PRNG key
-        Chain ``c``'s iteration ``t`` uses ``fold_in(key_c, t)``: results do
-        not depend on ``chain_method`` or chunking.
+        Any int (its value mod ``2**64`` is the key, higher bits folded in; see
+        :func:`credo.mcmc.rng.key_from_seed`) or a JAX key. Chain ``c``'s
+        iteration ``t`` uses ``fold_in(key_c, t)``: results do not depend on
+        ``chain_method`` or chunking.
     target_accept : float
         Dual averaging target for the mean acceptance statistic.
     dense_mass : bool
         Estimate a dense mass matrix instead of a diagonal one.
     max_tree_depth : int
-        Trajectories stop at ``2**max_tree_depth`` leapfrog steps.
+        Trajectories stop at ``2**max_tree_depth`` leapfrog steps (1 to 30).
     chain_method : {"vectorized", "sequential", "parallel"}
         Chains batched on one device, each starting its next iteration as
         soon as its own trajectory ends (not waiting for the longest one, as a
@@ -871,7 +882,7 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
         default), constrained values per site, or flat unconstrained arrays of
         shape ``(dim,)`` or ``(chains, dim)``.
     step_size : float, optional
-        A fixed step size (no step size adaptation).
+        A fixed step size (no step size adaptation), finite and > 0.
     chunk_size : int, optional
         Iterations per compiled chunk (default: 64, doubled until the run has at
         most 20 chunks; runs whose chunks are the same size share a compiled program).
@@ -886,6 +897,11 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
         second Ctrl-C raises ``KeyboardInterrupt`` at once. ``stats`` and
         ``warmup_stats`` always hold every statistic, ``(chains, 0)`` where
         there are none.
+
+    Raises
+    ------
+    credo.ArgumentError
+        For a bad argument value (``chains=0``, ``draws=50.5``, ``target_accept=1``, ...).
     """
     return run(model, data, algorithm="nuts", chains=chains, warmup=warmup, draws=draws, seed=seed,
                target_accept=target_accept, dense_mass=dense_mass, max_tree_depth=max_tree_depth,
@@ -904,8 +920,6 @@ def hmc(model, data=None, *, num_steps: int = 16, step_size=None, chains: int = 
     adapts it by dual averaging, a number fixes it. The mass matrix is adapted
     in either case.
     """
-    if num_steps < 1:
-        raise ValueError("num_steps must be >= 1")
     return run(model, data, algorithm="hmc", chains=chains, warmup=warmup, draws=draws, seed=seed,
                target_accept=target_accept, dense_mass=dense_mass, num_steps=num_steps,
                chain_method=chain_method, progress=progress, init=init, step_size=step_size,

@@ -57,6 +57,8 @@ import numpy as np
 from jax import lax
 from jax.custom_batching import custom_vmap
 
+from credo.errors import ArgumentError
+
 try:
     from jax.extend.core import ClosedJaxpr, jaxpr_as_fun
 except ImportError:  # older JAX
@@ -520,8 +522,8 @@ class TrajectoryState(NamedTuple):
 def _check_depth(max_tree_depth) -> int:
     max_tree_depth = int(max_tree_depth)
     if not 1 <= max_tree_depth <= MAX_SUPPORTED_TREE_DEPTH:
-        raise ValueError(f"max_tree_depth must be in [1, {MAX_SUPPORTED_TREE_DEPTH}], "
-                         f"got {max_tree_depth}")
+        raise ArgumentError("max_tree_depth", f"must be in [1, {MAX_SUPPORTED_TREE_DEPTH}], "
+                                              f"got {max_tree_depth}")
     return max_tree_depth
 
 

@@ -9,13 +9,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.ppl.conjugacy import conjugate_conditional
 
-from .. import runner
+from .. import _checks, runner
 from ..posterior import Posterior
 from ..runner import Algorithm
 from ..target import require_latents
+from ..trajectory import MAX_SUPPORTED_TREE_DEPTH
 from ._program import GibbsProgram
 from .updates import Conjugate, Enumerate, NUTSBlock, RandomWalk, Slice, enumeration_axes
 
@@ -138,7 +139,7 @@ def _make_update(program, sites: tuple, method: str, nuts_settings: dict, seed: 
         return RandomWalk(tuple(sites))
     if method == "nuts":
         return NUTSBlock(tuple(sites), runner.NUTS(**nuts_settings))
-    raise ValueError(f"unknown update method {method!r}; use one of {METHODS}")
+    raise ArgumentError("steps", f"unknown update method {method!r} for {sites}; use one of {METHODS}")
 
 
 def build_updates(program: GibbsProgram, steps: dict | None = None, *, fallback: str = "slice",
@@ -153,7 +154,7 @@ def build_updates(program: GibbsProgram, steps: dict | None = None, *, fallback:
     nuts_settings = nuts_settings or {}
     steps = dict(steps or {})
     if fallback not in ("slice", "mh", "nuts"):
-        raise ValueError(f"fallback must be 'slice', 'mh' or 'nuts', got {fallback!r}")
+        raise ArgumentError("fallback", f"must be 'slice', 'mh' or 'nuts', got {fallback!r}")
     chosen, covered = [], set()
     for key, method in steps.items():
         sites = (key,) if isinstance(key, str) else tuple(key)
@@ -270,10 +271,14 @@ def gibbs(model, data: dict | None = None, *, steps: dict | None = None, chains:
     >>> post.gibbs_updates
     {'theta': 'conjugate Beta-Binomial -> Beta'}
     """
+    _checks.run_arguments(chains=chains, warmup=warmup, draws=draws, chain_method=chain_method,
+                          chunk_size=chunk_size, methods=runner.CHAIN_METHODS)
+    settings = dict(target_accept=_checks.probability("target_accept", target_accept),
+                    max_tree_depth=_checks.integer("max_tree_depth", max_tree_depth, minimum=1,
+                                                   maximum=MAX_SUPPORTED_TREE_DEPTH))
     with runner._StopOnInterrupt():  # Ctrl-C while the model compiles stops the run too
         program = GibbsProgram(model, data)
         require_latents(program.dim)
-        settings = dict(target_accept=float(target_accept), max_tree_depth=int(max_tree_depth))
         updates = build_updates(program, steps, fallback=fallback, nuts_settings=settings)
         algorithm = Gibbs(program, updates)
         posterior = runner.sample(program.target(), algorithm, chains=chains, warmup=warmup,
