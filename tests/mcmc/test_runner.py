@@ -96,16 +96,54 @@ def test_deterministic_sites_and_to_arviz():
     assert len(fig.axes) == 4
 
 
-def test_same_seed_same_draws_and_chain_methods_agree():
-    kwargs = dict(chains=2, warmup=100, draws=100, seed=7, progress=False)
+def _assert_runs_identical(a, b, chains=slice(None)):
+    for field in ("draws", "stats", "warmup_stats"):
+        x, y = getattr(a, field), getattr(b, field)
+        assert set(x) == set(y), field
+        for name in x:
+            np.testing.assert_array_equal(x[name][chains], y[name][chains], err_msg=f"{field}[{name}]")
+    np.testing.assert_array_equal(a.step_size[chains], b.step_size[chains])
+    np.testing.assert_array_equal(a.inverse_mass_matrix[chains], b.inverse_mass_matrix[chains])
+
+
+def test_same_seed_chain_method_and_chains_give_bit_identical_runs_for_any_chunk_size():
+    # docs/mcmc.md, "Randomness and reproducibility": bit-identical, whatever the chunking
+    kwargs = dict(chains=2, warmup=128, draws=64, seed=7, progress=False)
     a = credo.nuts(flu_prevalence, FLU, **kwargs)
-    b = credo.nuts(flu_prevalence, FLU, **kwargs)
-    np.testing.assert_array_equal(a.draws["theta"], b.draws["theta"])
-    # one chain at a time, in chunks of 7 instead of 64: neither changes the draws
-    seq = credo.nuts(flu_prevalence, FLU, chain_method="sequential", chunk_size=7, **kwargs)
-    np.testing.assert_allclose(seq.draws["theta"], a.draws["theta"], rtol=1e-9)
+    _assert_runs_identical(a, credo.nuts(flu_prevalence, FLU, **kwargs))
+    _assert_runs_identical(a, credo.nuts(flu_prevalence, FLU, chunk_size=7, **kwargs))
     other = credo.nuts(flu_prevalence, FLU, **{**kwargs, "seed": 8})
     assert not np.allclose(other.draws["theta"], a.draws["theta"])
+
+
+def test_a_chain_depends_only_on_the_seed_and_its_index():
+    # Chain c's key and start are row c of a split that does not depend on the number of
+    # chains, even under JAX's older (non-partitionable) Threefry, where jax.random.split(k, n)
+    # rows depend on n: on main, chains=1 and chain 0 of chains=3 got different keys there.
+    kwargs = dict(warmup=64, draws=64, seed=5, progress=False)
+    with jax.threefry_partitionable(False):
+        one = credo.nuts(flu_prevalence, FLU, chains=1, **kwargs)
+        three = credo.nuts(flu_prevalence, FLU, chains=3, chain_method="sequential", **kwargs)
+    _assert_runs_identical(one, three, slice(0, 1))
+    assert not np.array_equal(three.draws["theta"][1], three.draws["theta"][0])
+
+
+def test_chain_methods_share_random_streams_and_agree_within_mcse():
+    # Across chain methods the chains have the same starts and random numbers but XLA rounds the
+    # batched arithmetic differently, so only the first iterations agree (to round-off; on
+    # the eight schools 15 units of mu apart after 300 iterations) and the runs are two samples
+    # of one posterior. A sequential chain runs alone: bit-identical for any number of chains.
+    kwargs = dict(chains=2, warmup=200, draws=1000, seed=11, progress=False, save_warmup=True)
+    vec = credo.nuts(flu_prevalence, FLU, **kwargs)
+    seq = credo.nuts(flu_prevalence, FLU, chain_method="sequential", **kwargs)
+    np.testing.assert_allclose(seq.warmup_draws["theta"][:, :5], vec.warmup_draws["theta"][:, :5],
+                               rtol=1e-6)
+    a, b = vec.summary().loc["theta"], seq.summary().loc["theta"]
+    for stat in ("mean", "sd"):
+        assert abs(a[stat] - b[stat]) < 4 * np.hypot(a[f"mcse_{stat}"], b[f"mcse_{stat}"]), stat
+    _within_mcse(seq, "theta", BETA_13_89.mean(), BETA_13_89.std())
+    one = credo.nuts(flu_prevalence, FLU, **{**kwargs, "chains": 1})
+    _assert_runs_identical(one, seq, slice(0, 1))
 
 
 def test_unsynchronized_chains_make_the_lockstep_draws():

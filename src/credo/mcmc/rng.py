@@ -29,7 +29,7 @@ import jax.numpy as jnp
 from jax import lax
 
 __all__ = ["threefry2x32", "key_words", "fold_in", "split", "bits", "normal", "uniform",
-           "key_from_seed"]
+           "key_from_seed", "split_by_index"]
 
 # counter streams (the second counter word), one per kind of draw
 _FOLD_IN, _SPLIT, _BITS, _NORMAL, _UNIFORM = range(5)
@@ -161,3 +161,14 @@ def key_from_seed(seed):
         key = fold_in(key, word)
     return key
 
+
+def split_by_index(key, num: int):
+    """``jax.random.split(key, num)`` computed so that row ``i`` depends only on ``key`` and ``i``.
+
+    JAX's partitionable Threefry (the default) has this property and its
+    original one does not (``split(key, 1)[0] != split(key, 2)[0]`` there); the
+    split is made under the partitionable setting whatever the configuration, so
+    that chain ``c``'s key is the same for any number of chains.
+    """
+    with jax.threefry_partitionable(True):
+        return jax.random.split(key, num)

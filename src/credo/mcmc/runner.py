@@ -331,7 +331,9 @@ def _chunk_unsynchronized(target, algorithm: Algorithm, carry, keys, xs: Schedul
     (adaptation, outputs) and starts its next one in the same turn. A chunk
     then costs about ``max over chains of sum over iterations``: 1.2 to 1.6
     times fewer turns on the posteriordb models. Each chain's random numbers
-    and arithmetic are those of :func:`_chunk`, so the draws are the same.
+    and operations are those of :func:`_chunk`; XLA rounds the two programs
+    differently in the last bit, so the draws agree to round-off at first and
+    may part later (docs/mcmc.md, "Randomness and reproducibility").
 
     The iteration-level work runs only in turns where some chain finishes,
     and Stan's step-size search only where some chain needs it.
@@ -618,10 +620,9 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
                                     chain_method=chain_method, chunk_size=chunk_size,
                                     methods=CHAIN_METHODS)
     chains, warmup, draws = checked["chains"], checked["warmup"], checked["draws"]
-    key_init, key_chains = jax.random.split(rng.key_from_seed(seed))
+    key_init, chain_keys = chain_streams(seed, chains)
     with _StopOnInterrupt() as stop:  # Ctrl-C from here on stops the run between chunks
         positions = _initial_positions(target, key_init, chains, init)
-        chain_keys = jax.random.split(key_chains, chains)
         chunk = _choose_chunk_size(warmup + draws, checked["chunk_size"])
         schedule = build_schedule(warmup, draws, chunk,
                                   adapt_mass=algorithm.uses_mass_windows and warmup > 0)
@@ -649,6 +650,20 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
                                       jnp.dtype(positions.dtype).name)
     return _assemble(target, algorithm, outputs, groups, progress, interrupted=interrupted,
                      stat_template=stat_template, save_warmup=save_warmup)
+
+
+def chain_streams(seed, chains: int):
+    """``(key_init, chain_keys)``: the keys of a run's initial points and of each chain.
+
+    ``chain_keys[c]`` (shape ``(chains, 2)``) drives chain ``c`` (its iteration
+    ``t`` uses ``fold_in(chain_keys[c], t)``); ``key_init`` gives chain ``c``'s
+    start as row ``c`` of a split. Neither depends on ``chains``, the chain
+    method or the chunk size: chain ``c`` of every run with the same seed has
+    the same random streams. ``seed`` is an int of any size or a PRNG key
+    (:func:`credo.mcmc.rng.key_from_seed`).
+    """
+    key_init, key_chains = jax.random.split(rng.key_from_seed(seed))
+    return key_init, rng.split_by_index(key_chains, chains)
 
 
 @functools.lru_cache(maxsize=64)
@@ -862,8 +877,12 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
     seed : int or PRNG key
         Any int (its value mod ``2**64`` is the key, higher bits folded in; see
         :func:`credo.mcmc.rng.key_from_seed`) or a JAX key. Chain ``c``'s
-        iteration ``t`` uses ``fold_in(key_c, t)``: results do not depend on
-        ``chain_method`` or chunking.
+        iteration ``t`` uses ``fold_in(key_c, t)``, and ``key_c`` and chain
+        ``c``'s start depend only on the seed and ``c``. The same seed, settings,
+        ``chain_method`` and ``chains`` give bit-identical results for any
+        ``chunk_size``; other chain methods use the same random numbers but
+        round differently, so their chains drift apart (see docs/mcmc.md,
+        "Randomness and reproducibility").
     target_accept : float
         Dual averaging target for the mean acceptance statistic.
     dense_mass : bool

@@ -18,6 +18,8 @@ from credo.errors import ModelError
 from credo.ppl._model import required_arguments
 from credo.ppl.logdensity import MAX_INIT_TRIES
 
+from . import rng
+
 __all__ = ["Target", "as_target", "initial_positions", "require_latents"]
 
 
@@ -147,7 +149,7 @@ def initial_positions(target: Target, key, chains: int, init) -> jnp.ndarray:
         sampler started there would return garbage without saying so.
     """
     if isinstance(init, str):
-        keys = jax.random.split(key, chains)
+        keys = rng.split_by_index(key, chains)  # chain c's start does not depend on ``chains``
         if target.is_function:
             return _finite_uniform_starts(target, keys, init)
         return jnp.stack([target.init(k, init) for k in keys])  # models search for finite points themselves
