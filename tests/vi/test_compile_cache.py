@@ -84,12 +84,21 @@ def test_pathfinder_compiles_once_per_model_structure():
     np.testing.assert_array_equal(draws, again.sample(50, seed=0)["mu"])
 
 
-def test_minibatch_svi_reuses_its_step_program_for_new_data_values():
+def test_minibatch_svi_reuses_its_step_program_for_new_data_values_and_seeds():
     chunks = _compiled(ADVI._run_chunk)
-    kwargs = dict(steps=100, tolerance=0, seed=0, progress=False, precondition=None)
-    advi(subsampled_mean, {"y": np.linspace(-1, 1, 12)}, **kwargs)
+    kwargs = dict(steps=100, tolerance=0, progress=False, precondition=None)
+    first = advi(subsampled_mean, {"y": np.linspace(-1, 1, 12)}, seed=0, **kwargs)
     assert _compiled(ADVI._run_chunk) == chunks + 1
-    second = advi(subsampled_mean, {"y": np.linspace(0, 2, 12)}, **kwargs)
+    second = advi(subsampled_mean, {"y": np.linspace(0, 2, 12)}, seed=1, **kwargs)
     assert _compiled(ADVI._run_chunk) == chunks + 1
+    assert first.info["minibatch"] == second.info["minibatch"]
     jax.clear_caches()
-    _assert_identical(second, advi(subsampled_mean, {"y": np.linspace(0, 2, 12)}, **kwargs))
+    _assert_identical(second, advi(subsampled_mean, {"y": np.linspace(0, 2, 12)}, seed=1, **kwargs))
+    # outside minibatch SVI (pathfinder evaluates the model as it is) a subsampling plate's
+    # seed fixes its subsample, so it is static there
+    paths = _compiled(PATHFINDER._single_path)
+    y = np.linspace(-1, 1, 12)
+    for seed in (0, 1):
+        pathfinder(ppl.logdensity(subsampled_mean, {"y": y}, seed=seed), num_paths=1,
+                   progress=False)
+    assert _compiled(PATHFINDER._single_path) == paths + 2

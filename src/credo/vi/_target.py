@@ -30,15 +30,17 @@ class _Structure:
     """A :class:`~credo.ppl.LogDensity` compared by its structure: model, fixed non-array data,
     shapes and dtypes of the array data (:attr:`~credo.ppl.LogDensity.static_key`).
 
-    The log density's seed only fixes the subsample of a subsampling plate; it is
-    part of the key only then. Compiled programs traced with one
+    The log density's seed (the last element of ``static_key``) only fixes the
+    subsample of a subsampling plate; it is part of the key only then, and not
+    for ``minibatch`` evaluations (:meth:`~credo.ppl.LogDensity.fn_minibatch`),
+    which set the plate's indices themselves. Compiled programs traced with one
     :class:`_Structure` serve every equal one: they take the array data as arguments.
     """
 
-    def __init__(self, ld):
+    def __init__(self, ld, minibatch: bool = False):
         key = ld.static_key
         self.ld = ld
-        self._key = key if ld.subsampled else key[:-1]
+        self._key = (key if ld.subsampled and not minibatch else key[:-1]) + (minibatch,)
 
     def __hash__(self):
         return hash(self._key)

@@ -132,7 +132,7 @@ def _minibatch_target(ld, key):
     first = {k: jnp.asarray(v) for k, v in stream.batch(0).items()}
     # the arrays that are not rows of the plate are arguments too (see LogJoint)
     others = {k: v for k, v in ld.data.items() if k not in rows}
-    structure = _Structure(ld)
+    structure = _Structure(ld, minibatch=True)
     # init: ld.init would evaluate the full data under jit, which host arrays do not allow
     target = VITarget(dim=ld.dim, log_p=LogJoint(structure, {**others, **first}, minibatch=True),
                       constrain=Constrain(structure, {**others, **first}, minibatch=True),
