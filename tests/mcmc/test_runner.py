@@ -116,6 +116,7 @@ def test_same_seed_chain_method_and_chains_give_bit_identical_runs_for_any_chunk
     assert not np.allclose(other.draws["theta"], a.draws["theta"])
 
 
+@pytest.mark.slow  # 8-15 s: a program compiled under another Threefry setting
 def test_a_chain_depends_only_on_the_seed_and_its_index():
     # Chain c's key and start are row c of a split that does not depend on the number of
     # chains, even under JAX's older (non-partitionable) Threefry, where jax.random.split(k, n)
