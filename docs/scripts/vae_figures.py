@@ -27,7 +27,7 @@ QUICK_EPOCHS = 3
 
 @functools.lru_cache(maxsize=2)
 def _run(quick: bool) -> dict:
-    from credo.vi.vae import train_digits
+    from credo.vae_demo import train_digits
 
     if quick:
         return train_digits(2, epochs=QUICK_EPOCHS, hidden=(16,), progress=False)
@@ -35,7 +35,7 @@ def _run(quick: bool) -> dict:
 
 
 def _one(name: str, out_dir, quick: bool) -> Path:
-    from credo.vi.vae import write_figures
+    from credo.vae_demo import write_figures
 
     return Path(write_figures(_run(quick), out_dir, names=(name,), skip=0 if quick else 10)[0])
 
@@ -68,7 +68,7 @@ if __name__ == "__main__":
     out.mkdir(parents=True, exist_ok=True)
     for make in FIGURES:
         print(make(out))
-    from credo.vi.vae import evaluate
+    from credo.vae_demo import evaluate
 
     run = _run(False)
     numbers = evaluate(run["vae"], run["x_test"])

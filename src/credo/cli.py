@@ -396,7 +396,7 @@ def cmd_vae_demo(args) -> int:
     """Train a VAE on the bundled digits; write figures, the model and a summary into --out."""
     if args.latent < 1 or args.epochs < 1 or args.gap_steps < 1:
         raise CommandError("--latent, --epochs and --gap-steps must be positive")
-    from credo.vi.vae import demo  # imports JAX: only when this command runs
+    from credo.vae_demo import demo  # imports JAX: only when this command runs
 
     summary = demo(args.out, latent_dim=args.latent, epochs=args.epochs, seed=args.seed,
                    gap_steps=args.gap_steps, progress=not args.quiet)

@@ -134,7 +134,7 @@ def _main():  # pragma: no cover - the full run behind `make sbc`
     import jax
 
     jax.config.update("jax_enable_x64", True)  # a script, not the library
-    from credo.examples import sbc_hierarchical
+    from credo.ppl.examples import sbc_hierarchical
 
     parser = argparse.ArgumentParser(description="Simulation-based calibration of credo.nuts")
     parser.add_argument("--simulations", type=int, default=1000)
