@@ -196,17 +196,24 @@ class ContractionTooLargeError(CredoError, MemoryError):
         Entries of the largest table the plan creates.
     what : str
         What was refused and with which plan.
+    advice : str
+        What to try instead (the end of the message).
     """
 
-    def __init__(self, what: str, needed_bytes: int, limit_bytes: int, largest_entries: int):
+    #: The end of the message unless the refusing engine knows better.
+    DEFAULT_ADVICE = "Try a better order (a random-greedy search), evidence, or an approximate method."
+
+    def __init__(self, what: str, needed_bytes: int, limit_bytes: int, largest_entries: int,
+                 advice: str | None = None):
         self.what = what
         self.needed_bytes = int(needed_bytes)
         self.limit_bytes = int(limit_bytes)
         self.largest_entries = int(largest_entries)
+        self.advice = self.DEFAULT_ADVICE if advice is None else advice
         super().__init__(
             f"{what} would need about {_bytes(needed_bytes)} (largest table {largest_entries:.3g} entries, "
             f"2^{largest_entries.bit_length() - 1}), more than the limit of {_bytes(limit_bytes)}; refused "
-            f"before allocating. Try a better order (a random-greedy search), evidence, or an approximate method.")
+            f"before allocating. {self.advice}")
 
 
 def _bytes(count: float) -> str:

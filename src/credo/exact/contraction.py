@@ -31,14 +31,15 @@ The computation runs in the dtype JAX gives float64 inputs: float32 unless
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Hashable, Iterable, Mapping, Sequence
 
 import numpy as np
 import opt_einsum
 
-from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError, UnknownVariableError
+from credo.errors import ImpossibleEvidenceError, ModelError, UnknownVariableError
+from credo.exact._budget import MEMORY_FRACTION as _MEMORY_FRACTION  # noqa: F401 - re-exported
+from credo.exact._budget import available_memory, check_memory
 from credo.exact.elimination import interaction_graph
 from credo.exact.result import QueryResult
 from credo.graphs.elimination import greedy_order, random_greedy_order
@@ -54,22 +55,6 @@ PATH_METHODS = {
     "random-greedy": "opt_einsum randomized greedy with restarts (trials, seed)",
     "cotengra": "cotengra hyper-optimizer (optional dependency)",
 }
-
-#: Fraction of the available memory a plan may use when no limit is given.
-_MEMORY_FRACTION = 0.8
-
-
-def available_memory() -> int:
-    """Bytes of memory available to new allocations (``MemAvailable`` on Linux)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")  # pragma: no cover
-
 
 @dataclass(frozen=True)
 class ContractionCost:
@@ -109,11 +94,8 @@ class ContractionCost:
 
     def check(self, memory_limit: int | None, gradient: bool, what: str) -> None:
         """Raise :class:`~credo.errors.ContractionTooLargeError` if the plan would not fit."""
-        limit = int(_MEMORY_FRACTION * available_memory()) if memory_limit is None else int(memory_limit)
-        needed = self.bytes_needed(gradient)
-        if needed > limit:
-            raise ContractionTooLargeError(f"{what} ({self.path_method} path, {self.flops:.3g} multiply-adds)",
-                                           needed, limit, self.largest_entries)
+        check_memory(f"{what} ({self.path_method} path, {self.flops:.3g} multiply-adds)",
+                     self.bytes_needed(gradient), self.largest_entries, memory_limit)
 
     def __str__(self) -> str:
         return (f"largest table {self.largest_entries:.3g} entries ({self.largest_bytes / 2**20:.3g} MiB), "
