@@ -18,10 +18,10 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ModelError, UnknownVariableError
 
 __all__ = ["HEURISTICS", "EliminationOrder", "greedy_order", "random_greedy_order", "order_cost", "induced_width",
-           "triangulate"]
+           "triangulate", "check_order"]
 
 Adjacency = dict[Hashable, set]
 
@@ -93,11 +93,72 @@ class EliminationOrder:
     heuristic: str
     total_states: int = 0
 
+    def __post_init__(self):
+        object.__setattr__(self, "order", check_order(self.order))
+
     def __iter__(self):
         return iter(self.order)
 
     def __len__(self) -> int:
         return len(self.order)
+
+
+def _names(values: Iterable, limit: int = 20) -> str:
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return "[" + shown + (f", ... ({len(values) - limit} more)" if len(values) > limit else "") + "]"
+
+
+def check_order(order: Iterable, variables: Iterable | None = None, cover: Iterable | None = None) -> tuple:
+    """An explicit elimination ``order`` as a tuple, refused when it cannot be what was meant.
+
+    Parameters
+    ----------
+    order : iterable
+        Variables in the order they are to be eliminated (a string is a
+        heuristic name, not an order: the callers tell the two apart first).
+    variables : iterable, optional
+        The variables of the model (or nodes of the graph) the order is for.
+    cover : iterable, optional
+        Variables the order must contain (for a junction tree: all of them).
+
+    Raises
+    ------
+    UnknownVariableError
+        For the first name that is not among ``variables`` (with "did you mean").
+    ModelError
+        Naming every repeated variable, or every variable of ``cover`` the order misses.
+    """
+    if isinstance(order, (str, bytes)) or not isinstance(order, Iterable):
+        raise ModelError(f"an elimination order is a sequence of variables (or a heuristic name), got {order!r}")
+    order = tuple(order)
+    if variables is not None:
+        known = variables if isinstance(variables, (set, frozenset, dict)) else list(variables)
+        lookup = set(known)
+        for v in order:
+            try:
+                found = v in lookup
+            except TypeError:  # an unhashable "name"
+                found = False
+            if not found:
+                raise UnknownVariableError(v, known)
+    seen, repeated = set(), []
+    for v in order:
+        try:
+            if v in seen and v not in repeated:
+                repeated.append(v)
+            seen.add(v)
+        except TypeError:
+            raise ModelError(f"the elimination order names {v!r}, which is not a variable name") from None
+    if repeated:
+        raise ModelError(f"the elimination order names {_names(repeated)} more than once; each variable is "
+                         f"eliminated once")
+    if cover is not None:
+        missing = [v for v in cover if v not in seen]
+        if missing:
+            raise ModelError(f"the elimination order misses {len(missing)} variable(s) {_names(missing)}: it "
+                             f"must list every variable of the model once")
+    return order
 
 
 def _adjacency(graph: nx.Graph) -> Adjacency:
@@ -297,11 +358,10 @@ def order_cost(graph: nx.Graph, order: Iterable, cardinality: Mapping[Hashable, 
                heuristic: str = "explicit") -> EliminationOrder:
     """Induced width, largest table and total table size of an explicit elimination ``order``."""
     cardinality = cardinality or {}
+    order = check_order(order, graph.nodes)
     adjacency = _adjacency(graph)
     width, largest, total, done = 0, 1, 0, []
     for node in order:
-        if node not in adjacency:
-            raise ModelError(f"order names {node!r}, which is not (or no longer) in the graph")
         width = max(width, len(adjacency[node]))
         clique = math.prod(int(cardinality.get(n, 2)) for n in adjacency[node] | {node})
         largest, total = max(largest, clique), total + clique
@@ -312,11 +372,10 @@ def order_cost(graph: nx.Graph, order: Iterable, cardinality: Mapping[Hashable, 
 
 def induced_width(graph: nx.Graph, order: Iterable) -> int:
     """Induced width of ``graph`` under an explicit elimination ``order``."""
+    order = check_order(order, graph.nodes)
     adjacency = _adjacency(graph)
     width = 0
     for node in order:
-        if node not in adjacency:
-            raise ModelError(f"order names {node!r}, which is not (or no longer) in the graph")
         width = max(width, len(adjacency[node]))
         _eliminate(adjacency, node)
     return width
@@ -332,6 +391,7 @@ def triangulate(graph: nx.Graph, order: Iterable) -> tuple[nx.Graph, list[frozen
     cliques : list of frozenset
         The maximal cliques, in the order elimination creates them.
     """
+    order = check_order(order, graph.nodes, cover=graph.nodes)
     adjacency = _adjacency(graph)
     chordal = nx.Graph(graph)
     candidates: list[frozenset] = []
