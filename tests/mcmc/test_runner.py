@@ -388,3 +388,11 @@ def test_pathfinder_initialisation():
                       init="pathfinder")
     assert post.draws["theta"].shape == (2, 100)
     assert abs(post.draws["theta"].mean() - BETA_13_89.mean()) < 0.02
+
+
+def test_progress_in_a_log_file_is_a_few_plain_lines(capsys):
+    """Issue 21: tqdm wrote runs of carriage returns into log files."""
+    credo.nuts(flu_prevalence, FLU, chains=2, warmup=300, draws=300, seed=2, progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err and 2 <= len(err.splitlines()) <= 14
+    assert "divergences=" in err

@@ -465,11 +465,12 @@ class _Collected:
 
 
 def _progress_bar(total, progress, desc):
+    # a tqdm bar on a terminal, a few plain lines in a log file (no carriage returns)
     if not progress:
         return None
-    from tqdm.auto import tqdm
+    from credo._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True)
+    return progress_bar(total, desc, "it")
 
 
 class _StopOnInterrupt:
@@ -559,13 +560,13 @@ def _run_chunks(chunk_fn, target, algorithm, carry, keys, schedule: Schedule, ch
                 collected.draws.append(jax.tree.map(lambda a: a[samp], draws))
                 collected.stats.append(jax.tree.map(lambda a: a[samp], stats))
                 divergent_so_far += int(stats["is_divergent"][samp].sum())
-            if bar is not None:
-                bar.update(int(xs.active.sum()))
+            if bar is not None:  # postfix first: a plain progress line shows the values at its update
                 phase = "warmup" if xs.warmup[xs.active].all() else "sampling"
                 postfix = {"phase": phase, "divergences": divergent_so_far}
                 if "step_size" in stats:
                     postfix["step_size"] = f"{float(np.mean(stats['step_size'][xs.active][-1])):.3g}"
                 bar.set_postfix(postfix)
+                bar.update(int(xs.active.sum()))
     except KeyboardInterrupt:
         if stop.forced:  # a second Ctrl-C: abandon the run
             raise
