@@ -34,13 +34,13 @@ from typing import Hashable, Iterable, Mapping, Sequence
 import networkx as nx
 import numpy as np
 
-from credo.errors import ContractionTooLargeError, ImpossibleEvidenceError, ModelError
-from credo.exact.contraction import _MEMORY_FRACTION, available_memory
+from credo.errors import ImpossibleEvidenceError, ModelError
+from credo.exact._budget import check_memory
 from credo.exact.elimination import interaction_graph, variable_elimination
 from credo.exact.result import MPEResult, QueryResult
 from credo.factors import DiscreteFactor
 from credo.factors.discrete import align
-from credo.graphs.elimination import greedy_order, triangulate
+from credo.graphs.elimination import check_order, greedy_order, triangulate
 from credo.models.base import DiscreteModel
 
 __all__ = ["JunctionTree", "BatchQueryResult", "BatchMPEResult", "junction_tree_query"]
@@ -291,9 +291,7 @@ class JunctionTree:
         if isinstance(heuristic, str):
             order = greedy_order(graph, self._cards, heuristic).order
         else:
-            order = tuple(heuristic)
-            if len(order) != len(self._rank) or set(order) != set(self._rank):
-                raise ModelError("an explicit elimination order must list every variable of the model once")
+            order = check_order(heuristic, model.variables, cover=model.variables)
         chordal, cliques = triangulate(graph, order)
         return chordal, order, cliques
 
@@ -1145,11 +1143,8 @@ def _check_clique_memory(cliques: Sequence[frozenset], cards: Mapping, memory_li
                          heuristic: str) -> None:
     """Refuse (typed error) a triangulation whose clique tables would not fit, before allocating them."""
     sizes = [math.prod(cards[v] for v in c) for c in cliques]
-    limit = int(_MEMORY_FRACTION * available_memory()) if memory_limit is None else int(memory_limit)
-    needed = _TABLES_PER_CLIQUE * 8 * sum(sizes)
-    if needed > limit:
-        raise ContractionTooLargeError(f"a junction tree of {len(sizes)} cliques ({heuristic} triangulation)",
-                                       needed, limit, max(sizes))
+    check_memory(f"a junction tree of {len(sizes)} cliques ({heuristic} triangulation)",
+                 _TABLES_PER_CLIQUE * 8 * sum(sizes), max(sizes), memory_limit)
 
 
 # ------------------------------------------------------------------ the "jt" method
