@@ -21,6 +21,7 @@ from typing import Hashable, Mapping, Sequence
 import numpy as np
 
 from credo.errors import ImpossibleEvidenceError, ModelError
+from credo.exact._budget import ITEMSIZE, check_memory
 from credo.exact.elimination import ReducedFactors
 from credo.exact.result import MPEResult, QueryResult
 from credo.factors.discrete import align
@@ -48,8 +49,30 @@ class _Graph:
         return [(f, v) for f, scope in enumerate(self.scopes) for v in scope]
 
 
-def _factor_graph(model: DiscreteModel, evidence: Mapping) -> _Graph:
+#: Factor-sized arrays an update holds besides the table: the product with the incoming messages and its next step.
+_PRODUCT_COPIES = 2
+
+
+def _check_factor_graph(model: DiscreteModel, reduced: ReducedFactors, ids: Sequence[int],
+                        memory_limit: int | None) -> None:
+    """Refuse, before copying any table, a factor graph whose tables (and a factor's product) would not fit."""
+    if not ids:
+        return
+    sizes = [reduced.entries(i) for i in ids]
+    biggest = ids[max(range(len(ids)), key=sizes.__getitem__)]
+    messages = sum(2 * model.cardinality(v) for i in ids for v in reduced.labels[i])
+    scope = list(reduced.labels[biggest])
+    named = ", ".join(map(repr, scope[:8])) + (f", ... ({len(scope) - 8} more)" if len(scope) > 8 else "")
+    check_memory(f"belief propagation's factor graph of {len(ids)} factors (largest over {len(scope)} "
+                 f"variables [{named}])", ITEMSIZE * (sum(sizes) + _PRODUCT_COPIES * max(sizes) + messages),
+                 max(sizes), memory_limit,
+                 advice="Belief propagation multiplies every factor's whole table: give a larger memory_limit if "
+                        "the memory is there, observe some of the factor's variables, or split the factor.")
+
+
+def _factor_graph(model: DiscreteModel, evidence: Mapping, memory_limit: int | None = None) -> _Graph:
     reduced = ReducedFactors(model, evidence)
+    _check_factor_graph(model, reduced, reduced.chosen(model.variables), memory_limit)
     tables, log_scale = reduced.select(model.variables)
     free = [v for v in model.variables if v not in evidence]
     neighbours: dict = {v: [] for v in free}
@@ -172,13 +195,13 @@ def _residual(messages: _Messages, max_iterations: int, tolerance: float, dampin
     return False, max_iterations, max(residual.values())
 
 
-def _run(model, evidence, semiring, schedule, max_iterations, tolerance, damping):
+def _run(model, evidence, semiring, schedule, max_iterations, tolerance, damping, memory_limit=None):
     if schedule not in SCHEDULES:
         raise ModelError(f"unknown schedule {schedule!r}; choose one of {SCHEDULES}")
     if not 0.0 <= damping < 1.0:
         raise ModelError(f"damping must lie in [0, 1), got {damping}")
     evidence = model.check_evidence(evidence)
-    graph = _factor_graph(model, evidence)
+    graph = _factor_graph(model, evidence, memory_limit)
     messages = _Messages(graph, semiring)
     sweep = _flooding if schedule == "flooding" else _residual
     converged, iterations, delta = sweep(messages, max_iterations, tolerance, damping)
@@ -208,6 +231,7 @@ def belief_propagation(
     tolerance: float = 1e-10,
     damping: float = 0.0,
     schedule: str = "flooding",
+    memory_limit: int | None = None,
 ) -> QueryResult:
     """Posterior marginals by sum-product belief propagation.
 
@@ -225,6 +249,11 @@ def belief_propagation(
     damping : float in [0, 1)
         New message = (1 - damping) * update + damping * old.
     schedule : {"flooding", "residual"}
+    memory_limit : int, optional
+        Bytes the factor graph may take (the evidence-reduced tables, copied,
+        and a factor's product with its messages); default 80% of the
+        available memory. More raises :class:`~credo.errors.ContractionTooLargeError`
+        before any table is copied.
 
     Returns
     -------
@@ -233,7 +262,8 @@ def belief_propagation(
         (exact on trees); ``info`` has ``converged``, ``iterations``,
         ``max_message_change``, ``schedule``, ``damping``.
     """
-    evidence, graph, messages, info = _run(model, evidence, "sum", schedule, max_iterations, tolerance, damping)
+    evidence, graph, messages, info = _run(model, evidence, "sum", schedule, max_iterations, tolerance, damping,
+                                           memory_limit)
     beliefs = {v: messages.belief(v) for v in graph.neighbours}
     log_z = _bethe_log_partition(graph, messages, beliefs)
     if targets is None:
@@ -257,14 +287,16 @@ def max_product(
     tolerance: float = 1e-10,
     damping: float = 0.0,
     schedule: str = "flooding",
+    memory_limit: int | None = None,
 ) -> MPEResult:
     """MPE by max-product belief propagation (exact on trees with a unique maximum).
 
     Each variable takes the state of largest max-marginal; ``log_joint`` is
     the model's log potential at that assignment, so it is always a valid
-    lower bound on the true maximum.
+    lower bound on the true maximum. ``memory_limit`` as for :func:`belief_propagation`.
     """
-    evidence, graph, messages, info = _run(model, evidence, "max", schedule, max_iterations, tolerance, damping)
+    evidence, graph, messages, info = _run(model, evidence, "max", schedule, max_iterations, tolerance, damping,
+                                           memory_limit)
     assignment = {}
     for v in model.variables:
         if v in evidence:

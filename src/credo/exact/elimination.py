@@ -8,20 +8,31 @@ loses precision. If the evidence's probability still comes out as zero, the
 query is repeated in log space to tell a true zero (raise
 :class:`~credo.ImpossibleEvidenceError`) from an underflow. Max-product runs
 in log space throughout.
+
+Every query is planned before any table is built: the tables each pass
+(ln P(e), one per target, the joint) multiplies, after evidence and barren
+nodes are removed, and the bucket each variable of the order empties. The
+plan gives the largest table and the peak memory, checked against one limit
+(:func:`credo.exact._budget.check_memory`, the junction tree's and the
+contraction's): a query that would not fit raises
+:class:`~credo.errors.ContractionTooLargeError` before allocating.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Hashable, Iterable, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
 
 from credo.errors import ImpossibleEvidenceError, ModelError
+from credo.exact._budget import ITEMSIZE, check_memory
 from credo.exact.result import MPEResult, QueryResult
 from credo.factors import DiscreteFactor
 from credo.factors.discrete import align, contract
-from credo.graphs.elimination import greedy_order
+from credo.graphs.elimination import check_order, greedy_order
 from credo.models.base import DiscreteModel
 
 __all__ = ["variable_elimination", "mpe", "log_partition", "elimination_order", "relevant_variables",
@@ -73,7 +84,10 @@ class ReducedFactors:
     """The model's factors restricted to the evidence, once per query.
 
     Each table is scaled to a maximum of one (its log-scale kept aside), so
-    later products start from well-conditioned numbers.
+    later products start from well-conditioned numbers. Construction only
+    slices (views, no copies) and checks that no factor is zero on the
+    evidence; the scaled copies are made on first use (:meth:`table`), after
+    the caller has checked that the plan fits in memory.
     """
 
     def __init__(self, model: DiscreteModel, evidence: Mapping, soft_evidence: Mapping | None = None):
@@ -81,39 +95,165 @@ class ReducedFactors:
         self.evidence = evidence
         likelihoods = likelihood_factors(model, soft_evidence)
         self.soft = [f.variables[0] for f in likelihoods]
-        self.tables: list[Table] = []
+        self.labels: list[tuple] = []
         self.scopes: list[frozenset] = []
         self.log_scales: list[float] = []
+        self._views: list[np.ndarray] = []
+        self._tops: list[float] = []
+        self._scaled: dict[int, Table] = {}
         for position, factor in enumerate(list(model.factors) + likelihoods):
             index = tuple(model.state_index(v, evidence[v]) if v in evidence else slice(None)
                           for v in factor.variables)
-            array = factor.values[index]
-            labels = tuple(v for v in factor.variables if v not in evidence)
+            array = factor.values[index]  # basic indexing: a view
             top = float(array.max()) if array.size else 0.0
             if not top > 0:
                 raise ImpossibleEvidenceError(
                     evidence, f"the evidence {dict(evidence)} is impossible: it gives probability zero to "
                               f"every entry of the factor over {factor.variables}"
                               + (" (a soft-evidence likelihood)" if position >= len(model.factors) else ""))
-            self.tables.append((array / top, labels))
+            self._views.append(array)
+            self._tops.append(top)
+            self.labels.append(tuple(v for v in factor.variables if v not in evidence))
             self.scopes.append(frozenset(factor.variables))
             self.log_scales.append(float(np.log(top)))
 
+    def table(self, i: int) -> Table:
+        """Factor ``i`` sliced at the evidence and scaled to maximum one (copied once, then cached)."""
+        if i not in self._scaled:
+            self._scaled[i] = (self._views[i] / self._tops[i], self.labels[i])
+        return self._scaled[i]
+
+    @property
+    def tables(self) -> list[Table]:
+        return [self.table(i) for i in range(len(self._views))]
+
+    def entries(self, i: int) -> int:
+        """Entries of the reduced table ``i`` (known without building it)."""
+        return int(self._views[i].size)
+
+    def chosen(self, keep: Iterable) -> list[int]:
+        """Indices of the tables that matter for a query on ``keep``."""
+        relevant = relevant_variables(self.model, list(keep) + list(self.evidence) + list(self.soft))
+        return [i for i, scope in enumerate(self.scopes) if relevant is None or scope <= relevant]
+
     def select(self, keep: Iterable) -> tuple[list[Table], float]:
         """Tables that matter for a query on ``keep``, and their summed log-scale."""
-        relevant = relevant_variables(self.model, list(keep) + list(self.evidence) + list(self.soft))
-        chosen = [i for i, scope in enumerate(self.scopes) if relevant is None or scope <= relevant]
-        return [self.tables[i] for i in chosen], float(sum(self.log_scales[i] for i in chosen))
+        chosen = self.chosen(keep)
+        return [self.table(i) for i in chosen], float(sum(self.log_scales[i] for i in chosen))
 
 
-def _restricted_order(order: Sequence, tables: Sequence[Table], keep: Iterable) -> list:
-    """``order`` restricted to the variables of ``tables`` that are not kept."""
-    to_eliminate = {v for _, scope in tables for v in scope} - set(keep)
+# --------------------------------------------------------------- planning
+#: Per semiring: (table-sized temporaries of the union, of the output) one elimination step holds at once.
+#: Linear sum-product: einsum's intermediates (at most the union) and the output with its rescaled copy;
+#: log space: the aligned sum, its shifted copy and exp; max-product: the aligned sum, then max and argmax.
+_STEP_COPIES = {"sum": (1, 2), "logsum": (3, 2), "max": (2, 2)}
+
+
+@dataclass
+class _Pass:
+    """One elimination, planned from the scopes alone: which tables, which steps, what they cost.
+
+    ``steps``: per eliminated variable, the ids of the tables in its bucket
+    (inputs ``0..n-1`` in ``ids`` order, then one new id per step).
+    ``largest``: entries of the largest table a step forms (the bucket's
+    union, the eliminated variable included); ``peak``: entries alive at the
+    worst moment besides the input tables; ``width``: induced width.
+    """
+
+    keep: tuple
+    ids: list
+    steps: list
+    largest: int
+    peak: int
+    width: int
+    semiring: str
+    missing: list
+
+
+def _plan(scopes: Sequence[tuple], keep: tuple, order: Sequence, cardinality: Mapping, semiring: str,
+          ids: list | None = None) -> _Pass:
+    """Bucket elimination of ``order`` (restricted to the scopes' variables not kept), simulated on labels.
+
+    The same bookkeeping as the numeric run, which then follows ``steps``;
+    ``missing`` lists the variables that must be summed out but that
+    ``order`` does not name.
+    """
+    kept = set(keep)
+    to_eliminate = {v for scope in scopes for v in scope} - kept
     restricted = [v for v in order if v in to_eliminate]
-    if len(restricted) != len(to_eliminate):
-        missing = to_eliminate - set(restricted)
-        raise ModelError(f"the elimination order misses variables {sorted(map(str, missing))[:10]}")
-    return restricted
+    missing = sorted(to_eliminate - set(restricted), key=str) if len(restricted) != len(to_eliminate) else []
+    union_copies, output_copies = _STEP_COPIES[semiring]
+    live = dict(enumerate(tuple(s) for s in scopes))
+    holding: dict[Hashable, set] = {}
+    for i, scope in live.items():
+        for v in scope:
+            holding.setdefault(v, set()).add(i)
+    made: dict[int, int] = {}   # entries of the intermediate tables still alive
+    alive = retained = peak = 0
+    largest, width, next_id, steps = 1, 0, len(live), []
+    for var in restricted:
+        bucket = sorted(holding.pop(var, ()))
+        if not bucket:
+            continue
+        union = tuple(dict.fromkeys(v for i in bucket for v in live[i]))
+        out = tuple(v for v in union if v != var)
+        for i in bucket:
+            for v in live.pop(i):
+                if v != var:
+                    holding[v].discard(i)
+        size = math.prod(cardinality[v] for v in union)
+        size_out = size // cardinality[var]
+        largest, width = max(largest, size), max(width, len(union) - 1)
+        peak = max(peak, alive + retained + union_copies * size + output_copies * size_out)
+        alive += size_out - sum(made.pop(i, 0) for i in bucket)
+        if semiring == "max":
+            retained += size_out  # the argmax table, kept for the traceback
+        made[next_id] = size_out
+        live[next_id] = out
+        for v in out:
+            holding[v].add(next_id)
+        steps.append((var, tuple(bucket)))
+        next_id += 1
+    final = math.prod(cardinality[v] for v in keep)  # the table over keep, its normalized copy, the joint factor
+    peak = max(peak, alive + retained + 3 * final)
+    largest = max(largest, final)
+    return _Pass(tuple(keep), list(range(len(scopes))) if ids is None else ids, steps, largest, peak, width,
+                 semiring, missing)
+
+
+def _refuse_missing(passes: Sequence[_Pass], model: DiscreteModel) -> None:
+    missing = {v for p in passes for v in p.missing}
+    if missing:
+        rank = {v: i for i, v in enumerate(model.variables)}
+        names = sorted(missing, key=lambda v: rank.get(v, len(rank)))
+        shown = ", ".join(map(repr, names[:20])) + (f", ... ({len(names) - 20} more)" if len(names) > 20 else "")
+        raise ModelError(f"the elimination order misses {len(names)} variable(s) that the query sums out: "
+                         f"[{shown}]; an explicit order names every unobserved variable (barren ones, with no "
+                         f"target or evidence below them, may be left out)")
+
+
+def _check_passes(what: str, passes: Sequence[_Pass], inputs: int, heuristic: str,
+                  memory_limit: int | None) -> None:
+    """Refuse the plan if its input tables plus the worst pass's peak exceed the memory limit.
+
+    Passes run one after the other, each freeing its tables, so the peak is
+    the inputs' (kept throughout) plus the largest pass's.
+    """
+    if not passes:
+        return
+    worst = max(passes, key=lambda p: p.peak)
+    largest = max(p.largest for p in passes)
+    width = max(p.width for p in passes)
+    check_memory(f"{what} ({heuristic} order, induced width {width})", ITEMSIZE * (inputs + worst.peak),
+                 largest, memory_limit)
+
+
+def _describe(model: DiscreteModel, keep: tuple) -> str:
+    if not keep:
+        return "ln P(e)" if model.is_directed else "ln Z"
+    if len(keep) == 1:
+        return f"the marginal of {keep[0]!r}"
+    return f"the joint of {len(keep)} targets"
 
 
 def elimination_order(model: DiscreteModel, heuristic: str = "min-fill", evidence: Mapping | None = None):
@@ -127,16 +267,19 @@ def elimination_order(model: DiscreteModel, heuristic: str = "min-fill", evidenc
     return greedy_order(graph, {v: model.cardinality(v) for v in free}, heuristic)
 
 
-def _global_order(model: DiscreteModel, evidence: Mapping, elimination_order_or_heuristic) -> list:
-    """One order for the whole evidence-reduced model, reused (restricted) for each target.
+def _global_order(model: DiscreteModel, evidence: Mapping, elimination_order_or_heuristic) -> tuple[list, str]:
+    """One order for the whole evidence-reduced model, reused (restricted) for each target, and its name.
 
     Restricting an order to a subset of the variables never increases its
     induced width on the corresponding subgraph, and computing it once saves
-    a greedy search per target.
+    a greedy search per target. An explicit order is checked first: an
+    unknown name is an :class:`~credo.errors.UnknownVariableError`, a
+    repeated one a :class:`~credo.errors.ModelError`.
     """
     if isinstance(elimination_order_or_heuristic, str):
-        return list(elimination_order(model, elimination_order_or_heuristic, evidence).order)
-    return list(elimination_order_or_heuristic)
+        return list(elimination_order(model, elimination_order_or_heuristic, evidence).order), \
+            elimination_order_or_heuristic
+    return list(check_order(elimination_order_or_heuristic, model.variables)), "explicit"
 
 
 # --------------------------------------------------------------- semirings
@@ -173,73 +316,66 @@ def _max_sum(tables: Sequence[Table], var) -> tuple[Table, np.ndarray]:
     return (np.max(full, axis=axis), union[:axis] + union[axis + 1:]), np.argmax(full, axis=axis)
 
 
-def _eliminate(tables: list[Table], order: Sequence, step, on_step=None) -> tuple[list[Table], float]:
-    """Bucket elimination of ``order`` with a semiring ``step``; returns leftover tables and log-scale."""
+def _eliminate(tables: list[Table], plan: _Pass, step, on_step=None) -> tuple[list[Table], float]:
+    """Bucket elimination along ``plan.steps`` with a semiring ``step``; returns leftover tables and log-scale."""
     live = dict(enumerate(tables))
-    holding: dict[Hashable, set] = {}
-    for i, (_, scope) in live.items():
-        for v in scope:
-            holding.setdefault(v, set()).add(i)
     log_scale, next_id = 0.0, len(live)
-    for var in order:
-        ids = sorted(holding.pop(var, ()))
-        if not ids:
-            continue
-        bucket = [live.pop(i) for i in ids]
-        for _, scope in bucket:
-            for v in scope:
-                if v != var:
-                    holding[v].difference_update(ids)
-        new, extra = step(bucket, var)
+    for var, bucket in plan.steps:
+        new, extra = step([live.pop(i) for i in bucket], var)
         if on_step is not None:
             on_step(var, new[1], extra)
         else:
             log_scale += extra
         live[next_id] = new
-        for v in new[1]:
-            holding[v].add(next_id)
         next_id += 1
     return list(live.values()), log_scale
 
 
 # ------------------------------------------------------------------ queries
-def _connected_to(tables: Sequence[Table], keep: Iterable) -> list[Table]:
-    """The tables joined to ``keep`` through shared (unobserved) variables.
+def _connected_ids(reduced: ReducedFactors, ids: Sequence[int], keep: Iterable) -> list[int]:
+    """Of the tables ``ids``, those joined to ``keep`` through shared (unobserved) variables.
 
     The product of the other tables does not depend on ``keep``: it only
     rescales the table over ``keep``, so a normalized posterior can leave
     them out. Evidence cuts a network into many such pieces.
     """
     holding: dict[Hashable, list[int]] = {}
-    for i, (_, scope) in enumerate(tables):
-        for v in scope:
+    for i in ids:
+        for v in reduced.labels[i]:
             holding.setdefault(v, []).append(i)
     reached, frontier, chosen = set(keep), list(keep), set()
     while frontier:
         for i in holding.get(frontier.pop(), ()):
             if i not in chosen:
                 chosen.add(i)
-                for v in tables[i][1]:
+                for v in reduced.labels[i]:
                     if v not in reached:
                         reached.add(v)
                         frontier.append(v)
-    return [tables[i] for i in sorted(chosen)]
+    return sorted(chosen)
 
 
-def _joint_over(reduced: ReducedFactors, keep: tuple, order: Sequence, log_space: bool,
-                connected_only: bool = False) -> tuple[np.ndarray, float]:
-    """Unnormalized table over ``keep`` given the evidence: returns (table, log-scale).
+def _plan_pass(reduced: ReducedFactors, keep: tuple, order: Sequence, cardinality: Mapping,
+               connected_only: bool = False, semiring: str = "sum") -> _Pass:
+    """The plan of one query on ``keep``: its tables (relevant, optionally connected to ``keep``) and steps.
 
     With ``connected_only`` the tables not connected to ``keep`` are left out:
-    the table is then right only up to a constant factor.
+    the table over ``keep`` is then right only up to a constant factor.
     """
-    tables, log_scale = reduced.select(keep)
+    ids = reduced.chosen(keep)
     if connected_only:
-        tables = _connected_to(tables, keep)
+        ids = _connected_ids(reduced, ids, keep)
+    return _plan([reduced.labels[i] for i in ids], keep, order, cardinality, semiring, ids)
+
+
+def _joint_over(reduced: ReducedFactors, plan: _Pass, log_space: bool) -> tuple[np.ndarray, float]:
+    """Unnormalized table over ``plan.keep`` given the evidence: returns (table, log-scale)."""
+    keep = plan.keep
+    tables = [reduced.table(i) for i in plan.ids]
+    log_scale = float(sum(reduced.log_scales[i] for i in plan.ids))
     if log_space:
         tables = [(np.log(a, where=a > 0, out=np.full(a.shape, -np.inf)), s) for a, s in tables]
-    left, extra = _eliminate(tables, _restricted_order(order, tables, keep),
-                             _log_sum_exp if log_space else _sum_product)
+    left, extra = _eliminate(tables, plan, _log_sum_exp if log_space else _sum_product)
     log_scale += extra
     if not log_space:
         return contract(left + [(np.ones(()), ())], keep), log_scale
@@ -248,25 +384,42 @@ def _joint_over(reduced: ReducedFactors, keep: tuple, order: Sequence, log_space
     return np.broadcast_to(total, shape).copy(), log_scale
 
 
-def _normalized(reduced: ReducedFactors, keep: tuple, order: Sequence,
-                connected_only: bool = False) -> tuple[np.ndarray, float]:
-    """Posterior table over ``keep`` and ln of its normalizing constant (ln P(e) for a BN).
+def _normalized(reduced: ReducedFactors, plan: _Pass, heuristic: str = "explicit",
+                memory_limit: int | None = None) -> tuple[np.ndarray, float]:
+    """Posterior table over ``plan.keep`` and ln of its normalizing constant (ln P(e) for a BN).
 
-    With ``connected_only`` (see :func:`_joint_over`) the posterior is the
-    same but the normalizing constant covers only the tables connected to ``keep``.
+    With a ``connected_only`` plan (see :func:`_plan_pass`) the posterior is
+    the same but the normalizing constant covers only the tables connected to
+    ``keep``. The linear-space plan has been checked by the caller; the
+    log-space rerun (after an underflow) is checked here, before it allocates.
     """
-    table, log_scale = _joint_over(reduced, keep, order, log_space=False, connected_only=connected_only)
+    table, log_scale = _joint_over(reduced, plan, log_space=False)
     total = table.sum()
     if total > 0 and np.isfinite(total):
         return table / total, float(np.log(total) + log_scale)
     # Either a true zero or an underflow of the linear-space path: decide in log space.
-    log_table, log_scale = _joint_over(reduced, keep, order, log_space=True, connected_only=connected_only)
+    cardinality = {v: reduced.model.cardinality(v) for v in reduced.model.variables}
+    in_log = _plan([reduced.labels[i] for i in plan.ids], plan.keep, [var for var, _ in plan.steps],
+                   cardinality, "logsum", plan.ids)
+    inputs = sum(a.size for a, _ in reduced._scaled.values()) + sum(reduced.entries(i) for i in plan.ids)
+    _check_passes(f"variable elimination in log space of {_describe(reduced.model, plan.keep)}", [in_log], inputs,
+                  heuristic, memory_limit)
+    log_table, log_scale = _joint_over(reduced, in_log, log_space=True)
     top = np.max(log_table) if log_table.size else -np.inf
     if not np.isfinite(top):
         raise ImpossibleEvidenceError(reduced.evidence)
     weights = np.exp(log_table - top)
     total = weights.sum()
     return weights / total, float(top + np.log(total) + log_scale)
+
+
+def _cardinalities(model: DiscreteModel) -> dict:
+    return {v: model.cardinality(v) for v in model.variables}
+
+
+def _input_entries(reduced: ReducedFactors, passes: Iterable[_Pass]) -> int:
+    """Entries of the scaled input tables the passes use (each copied once)."""
+    return sum(reduced.entries(i) for i in set().union(*(p.ids for p in passes)))
 
 
 def variable_elimination(
@@ -276,6 +429,7 @@ def variable_elimination(
     joint: bool = False,
     elimination_order: str | Sequence = "min-fill",
     soft_evidence: Mapping | None = None,
+    memory_limit: int | None = None,
 ) -> QueryResult:
     r"""Posterior marginals and :math:`\ln P(e)` by variable elimination.
 
@@ -290,18 +444,32 @@ def variable_elimination(
         Also return the joint posterior of ``targets`` as a DiscreteFactor.
     elimination_order : str or sequence
         A heuristic name (``"min-fill"``, ``"min-degree"``, ``"weighted-min-fill"``,
-        ``"min-weight"``) or an explicit order.
+        ``"min-weight"``) or an explicit order. An explicit order names every
+        unobserved variable the query sums out, the targets included when
+        ln P(e) or several marginals are computed (barren nodes may be left
+        out; evidence variables in it are skipped); an unknown name raises
+        :class:`~credo.errors.UnknownVariableError`, a repeated or missing one
+        :class:`~credo.errors.ModelError`.
     soft_evidence : mapping, optional
         ``{variable: likelihood}``: a non-negative vector over the variable's
         states (model order) multiplied into the joint, as if from an observed
         child whose CPT column is the likelihood (virtual evidence; Pearl 1988).
         ``.log_evidence`` is then :math:`\ln \sum_x P(x, e) \prod_v L_v(x_v)`.
+    memory_limit : int, optional
+        Bytes the query may use; default 80% of the available memory.
 
     Returns
     -------
     QueryResult
         ``.marginals[var][state]`` and ``.log_evidence`` (for a Markov network,
         :math:`\ln Z` restricted to the evidence).
+
+    Raises
+    ------
+    ContractionTooLargeError
+        Before any table is built, if the planned eliminations (after the
+        evidence is applied and barren nodes removed; the joint's final table
+        included) would need more memory than allowed.
     """
     evidence = model.check_evidence(evidence)
     if targets is None:
@@ -312,37 +480,67 @@ def variable_elimination(
     for v in targets:
         model.state_index(v, model.states(v)[0])  # validates the name
     free = [v for v in targets if v not in evidence]
-    order = _global_order(model, evidence, elimination_order)
+    order, heuristic = _global_order(model, evidence, elimination_order)
     reduced = ReducedFactors(model, evidence, soft_evidence)
+    cardinality = _cardinalities(model)
     # P(no evidence) = 1 for a Bayesian network; don't let rounded tables say otherwise.
-    log_evidence = 0.0 if model.is_directed and not evidence and not reduced.soft \
-        else _normalized(reduced, (), order)[1]
+    prior = model.is_directed and not evidence and not reduced.soft
+    evidence_plan = None if prior else _plan_pass(reduced, (), order, cardinality)
+    target_plans = {v: _plan_pass(reduced, (v,), order, cardinality, connected_only=True) for v in free}
+    joint_plan = _plan_pass(reduced, tuple(free), order, cardinality, connected_only=True) \
+        if joint and free else None
+    passes = [p for p in [evidence_plan, *target_plans.values(), joint_plan] if p is not None]
+    _refuse_missing(passes, model)
+    worst = max(passes, key=lambda p: p.peak, default=None)
+    if worst is not None:
+        _check_passes(f"variable elimination of {_describe(model, worst.keep)}", passes,
+                      _input_entries(reduced, passes), heuristic, memory_limit)
+    log_evidence = 0.0 if prior else _normalized(reduced, evidence_plan, heuristic, memory_limit)[1]
     marginals = {}
     for v in targets:
         if v in evidence:
             marginals[v] = {s: float(s == evidence[v]) for s in model.states(v)}
             continue
-        table, _ = _normalized(reduced, (v,), order, connected_only=True)
+        table, _ = _normalized(reduced, target_plans[v], heuristic, memory_limit)
         marginals[v] = dict(zip(model.states(v), map(float, table)))
     joint_factor = None
-    if joint and free:
-        table, _ = _normalized(reduced, tuple(free), order, connected_only=True)
+    if joint_plan is not None:
+        table, _ = _normalized(reduced, joint_plan, heuristic, memory_limit)
         joint_factor = DiscreteFactor(free, table, {v: model.states(v) for v in free})
     return QueryResult(marginals=marginals, log_evidence=log_evidence, evidence=evidence,
                        joint=joint_factor, method="ve")
 
 
 def log_partition(model: DiscreteModel, evidence: Mapping | None = None,
-                  elimination_order: str | Sequence = "min-fill", soft_evidence: Mapping | None = None) -> float:
-    r""":math:`\ln \sum_{x \sim e} \prod_f \phi_f(x_f)`: ln Z for a Markov network, ln P(e) for a Bayesian network."""
+                  elimination_order: str | Sequence = "min-fill", soft_evidence: Mapping | None = None,
+                  memory_limit: int | None = None) -> float:
+    r""":math:`\ln \sum_{x \sim e} \prod_f \phi_f(x_f)`: ln Z for a Markov network, ln P(e) for a Bayesian network.
+
+    The elimination is planned first (after the evidence is applied): one
+    that would need more than ``memory_limit`` bytes (default 80% of the
+    available memory) raises :class:`~credo.errors.ContractionTooLargeError`
+    before any table is built.
+    """
     evidence = model.check_evidence(evidence)
-    order = _global_order(model, evidence, elimination_order)
-    return _normalized(ReducedFactors(model, evidence, soft_evidence), (), order)[1]
+    order, heuristic = _global_order(model, evidence, elimination_order)
+    reduced = ReducedFactors(model, evidence, soft_evidence)
+    plan = _plan_pass(reduced, (), order, _cardinalities(model))
+    _refuse_missing([plan], model)
+    _check_passes(f"variable elimination of {_describe(model, ())}", [plan], _input_entries(reduced, [plan]),
+                  heuristic, memory_limit)
+    return _normalized(reduced, plan, heuristic, memory_limit)[1]
 
 
 def mpe(model: DiscreteModel, evidence: Mapping | None = None,
-        elimination_order: str | Sequence = "min-fill", soft_evidence: Mapping | None = None) -> MPEResult:
+        elimination_order: str | Sequence = "min-fill", soft_evidence: Mapping | None = None,
+        memory_limit: int | None = None) -> MPEResult:
     r"""Most probable explanation :math:`\arg\max_x P(x, e)` by max-product elimination.
+
+    The elimination is planned first (after the evidence is applied; the
+    argmax tables it keeps for the traceback included): one that would need
+    more than ``memory_limit`` bytes (default 80% of the available memory)
+    raises :class:`~credo.errors.ContractionTooLargeError` before any table
+    is built. An explicit ``elimination_order`` names every unobserved variable.
 
     Returns
     -------
@@ -353,13 +551,21 @@ def mpe(model: DiscreteModel, evidence: Mapping | None = None,
         are factors of the maximized product.
     """
     evidence = model.check_evidence(evidence)
+    order, heuristic = _global_order(model, evidence, elimination_order)
+    factors = list(model.factors) + likelihood_factors(model, soft_evidence)
+    labels = [tuple(v for v in f.variables if v not in evidence) for f in factors]
+    plan = _plan(labels, (), order, _cardinalities(model), "max")
+    _refuse_missing([plan], model)
+    inputs = sum(math.prod(model.cardinality(v) for v in scope) for scope in labels)
+    _check_passes("the MPE by max-product elimination", [plan], inputs, heuristic, memory_limit)
     tables = []
-    for factor in list(model.factors) + likelihood_factors(model, soft_evidence):
-        reduced = factor.reduce(evidence) if evidence else factor
-        tables.append((reduced.log_values, reduced.variables))
-    order = _restricted_order(_global_order(model, evidence, elimination_order), tables, ())
+    with np.errstate(divide="ignore"):
+        for factor, scope in zip(factors, labels):
+            index = tuple(model.state_index(v, evidence[v]) if v in evidence else slice(None)
+                          for v in factor.variables)
+            tables.append((np.log(factor.values[index]), scope))
     trace: list = []
-    left, _ = _eliminate(tables, order, _max_sum, on_step=lambda var, scope, arg: trace.append((var, scope, arg)))
+    left, _ = _eliminate(tables, plan, _max_sum, on_step=lambda var, scope, arg: trace.append((var, scope, arg)))
     log_joint = float(sum(float(a) for a, _ in left))
     if not np.isfinite(log_joint):
         raise ImpossibleEvidenceError(evidence)

@@ -49,14 +49,17 @@ class _UndirectedModel(DiscreteModel):
     def factors(self) -> list[DiscreteFactor]:
         return list(self._factors)
 
-    def log_partition(self, evidence: Mapping | None = None) -> float:
+    def log_partition(self, evidence: Mapping | None = None, memory_limit: int | None = None) -> float:
         r"""Exact :math:`\ln Z = \ln \sum_x \prod_f \phi_f(x_f)` by variable elimination.
 
         With ``evidence`` the sum runs over the assignments that agree with it.
+        The elimination is planned first: one that would need more than
+        ``memory_limit`` bytes (default 80% of the available memory) raises
+        :class:`~credo.errors.ContractionTooLargeError` before allocating.
         """
         from credo.exact.elimination import log_partition
 
-        return log_partition(self, evidence)
+        return log_partition(self, evidence, memory_limit=memory_limit)
 
     def log_prob(self, assignment: Mapping) -> float:
         r""":math:`\ln p(x) = \sum_f \ln \phi_f(x_f) - \ln Z` (computes Z exactly)."""
