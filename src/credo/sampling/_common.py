@@ -8,6 +8,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from credo.errors import ArgumentError, CredoError, ImpossibleEvidenceError, ModelError
+from credo.exact._budget import ITEMSIZE, check_memory
 from credo.models.base import DiscreteModel
 
 __all__ = ["SamplingWarning", "SamplingError", "Query", "prepare_query", "CompiledNetwork",
@@ -196,6 +197,29 @@ def check_impossible_exactly(model, evidence: dict) -> float | None:
         return None
 
 
+#: Table-sized temporaries while one CPT's cumulative rows are made (cumsum, division, where).
+_CUMULATIVE_COPIES = 3
+
+
+def check_network_memory(model, variables: Sequence, what: str, memory_limit: int | None, rows: int = 0,
+                         copies: int = 1, advice: str | None = None) -> None:
+    """Refuse, before compiling, what a sampler would need: the cumulative copy of every CPT of
+    ``variables`` (plus the temporaries of the largest) and ``copies`` arrays of ``rows`` int64 states
+    over them.
+
+    Raises :class:`~credo.errors.ContractionTooLargeError`, as the exact engines do, with one limit.
+    """
+    sizes = [int(model.cpd(v).table.size) for v in variables]
+    largest_cpt = max(sizes, default=1)
+    states = int(rows) * len(variables)
+    needed = ITEMSIZE * (sum(sizes) + _CUMULATIVE_COPIES * largest_cpt + copies * states)
+    check_memory(what, needed, max(largest_cpt, states), memory_limit, advice)
+
+
+#: State arrays of one batch alive at once: the draws, CPT rows and cumulative rows looked up, a filtered copy.
+_BATCH_COPIES = 3
+
+
 def zero_column_evidence(network: CompiledNetwork, evidence_index: dict) -> list:
     """Evidence variables whose observed state has probability zero in every row of their CPT."""
     culprits = []
@@ -206,10 +230,13 @@ def zero_column_evidence(network: CompiledNetwork, evidence_index: dict) -> list
     return culprits
 
 
-def prepare_forward_sampling(model, method: str, targets, evidence, num_samples, batch_size):
+def prepare_forward_sampling(model, method: str, targets, evidence, num_samples, batch_size,
+                             memory_limit: int | None = None):
     """Validate arguments and compile the evidence's ancestral network for forward sampling.
 
-    Shared by rejection sampling and likelihood weighting.
+    Shared by rejection sampling and likelihood weighting. The compiled CPTs
+    and one batch of draws are checked against the memory limit first (see
+    :func:`check_network_memory`).
 
     Returns
     -------
@@ -219,7 +246,13 @@ def prepare_forward_sampling(model, method: str, targets, evidence, num_samples,
     num_samples = check_count("num_samples", num_samples)
     batch_size = check_count("batch_size", batch_size)
     query = prepare_query(model, targets, evidence)
-    network = CompiledNetwork(model, ancestral_set(model, query.free_targets + list(query.evidence)))
+    keep = ancestral_set(model, query.free_targets + list(query.evidence))
+    check_network_memory(model, [v for v in model.variables if v in keep],
+                         f"the {method} sampler ({len(keep)} variables, batches of {min(batch_size, num_samples)} draws)",
+                         memory_limit, min(batch_size, num_samples), _BATCH_COPIES,
+                         advice="Use a smaller batch_size (draws per vectorized pass), or give a larger "
+                                "memory_limit if the memory is there.")
+    network = CompiledNetwork(model, keep)
     raise_if_structurally_impossible(network, query.evidence, query.evidence_index)
     return query, network, num_samples, batch_size
 

@@ -23,6 +23,7 @@ from credo.sampling._common import (
     CompiledNetwork,
     as_generator,
     check_count,
+    check_network_memory,
     draw_from_cumulative,
     require_directed,
 )
@@ -34,6 +35,9 @@ __all__ = ["forward_sample", "ancestral_draws"]
 
 #: Samples drawn per numpy pass; bounds memory at about ``BATCH_SIZE * V`` integers.
 BATCH_SIZE = 65_536
+#: ``num_samples * V`` arrays forward_sample holds at once: the batches, their concatenation, the
+#: table's columns (state names or indices) and the DataFrame's own copy.
+_RESULT_COPIES = 4
 
 
 def ancestral_draws(network: CompiledNetwork, num_samples: int, rng: np.random.Generator,
@@ -84,7 +88,8 @@ def batches(num_samples: int, batch_size: int = BATCH_SIZE) -> Iterator[int]:
         yield rest
 
 
-def forward_sample(model, num_samples: int, seed=None, as_indices: bool = False) -> "pandas.DataFrame":
+def forward_sample(model, num_samples: int, seed=None, as_indices: bool = False,
+                   memory_limit: int | None = None) -> "pandas.DataFrame":
     """Ancestral samples of a Bayesian network as a table.
 
     Parameters
@@ -95,6 +100,10 @@ def forward_sample(model, num_samples: int, seed=None, as_indices: bool = False)
         ``numpy.random.default_rng(seed)``; the same seed gives the same draws.
     as_indices : bool
         Return state indices (int columns) instead of state names.
+    memory_limit : int, optional
+        Bytes the compiled CPTs and the draws may take; default 80% of the
+        available memory. More raises :class:`~credo.errors.ContractionTooLargeError`
+        before anything is drawn.
 
     Returns
     -------
@@ -117,6 +126,10 @@ def forward_sample(model, num_samples: int, seed=None, as_indices: bool = False)
 
     require_directed(model, "forward")
     num_samples = check_count("num_samples", num_samples, 0)
+    check_network_memory(model, model.variables, f"forward sampling of {num_samples} draws of "
+                         f"{len(model.variables)} variables", memory_limit, num_samples, _RESULT_COPIES,
+                         advice="Draw fewer samples at a time (the draws come back as one table), or give a "
+                                "larger memory_limit if the memory is there.")
     network = CompiledNetwork(model)
     rng = as_generator(seed)
     parts = [ancestral_draws(network, size, rng)[0] for size in batches(num_samples)]

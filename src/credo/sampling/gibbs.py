@@ -74,6 +74,7 @@ import networkx as nx
 import numpy as np
 
 from credo.errors import ImpossibleEvidenceError, describe_evidence
+from credo.exact._budget import ITEMSIZE, check_memory
 from credo.factors.discrete import align
 from credo.sampling._common import (
     CompiledNetwork,
@@ -101,6 +102,13 @@ MIN_CHAINS = 2
 POOL_PER_CHAIN = 64
 #: Warn when some target state's potential scale reduction exceeds this.
 RHAT_WARNING = 1.1
+#: Tabulated blanket tables alive at the end of set-up, per entry: a member's cumulative rows, its
+#: group's concatenated copy and the group's probabilities; and the temporaries of the one being made
+#: (the summed log table and its partial sums, the softmax and cumulative rows).
+_KEPT_COPIES, _MAKING_COPIES = 3, 5
+#: ``(chains, V)`` and ``(chains, S)`` arrays a run holds: states (int and float), the updated rows;
+#: sums, squares and the per-step accumulators with their squares.
+_STATE_COPIES, _ACCUMULATOR_COPIES = 3, 4
 
 
 def _row_strides(cardinalities: Sequence[int]) -> np.ndarray:
@@ -202,6 +210,14 @@ class GibbsSampler:
     max_table_size : int
         Largest blanket table (entries) tabulated ahead; bigger blankets
         multiply their factors at every update.
+    memory_limit : int, optional
+        Bytes the tabulated blanket tables (and, with ``num_chains``, the
+        chains' arrays) may take; default 80% of the available memory. More
+        raises :class:`~credo.errors.ContractionTooLargeError` before any
+        table is made.
+    num_chains : int, optional
+        Chains the sampler will run, to include their states, accumulators
+        and start draws in the memory check.
 
     Attributes
     ----------
@@ -214,7 +230,7 @@ class GibbsSampler:
     """
 
     def __init__(self, model, variables: Sequence, factors: Sequence, evidence_index: Mapping,
-                 max_table_size: int = 1 << 16):
+                 max_table_size: int = 1 << 16, memory_limit: int | None = None, num_chains: int | None = None):
         self.variables = list(variables)
         self.position = {v: i for i, v in enumerate(self.variables)}
         self.evidence_index = dict(evidence_index)
@@ -234,11 +250,15 @@ class GibbsSampler:
                     touching[v].append(factor)
         graph = nx.Graph()
         graph.add_nodes_from(self.free)
-        members = {}
+        blankets = {}
         for v in self.free:
-            others = list(dict.fromkeys(u for f in touching[v] for u in f.variables if u != v))
+            blankets[v] = others = list(dict.fromkeys(u for f in touching[v] for u in f.variables if u != v))
             graph.add_edges_from((v, u) for u in others if u in touching)
-            members[v] = self._tabulate(v, others, touching[v], max_table_size)
+        sizes = [math.prod(self.cardinality[u] for u in others) * self.cardinality[v]
+                 for v, others in blankets.items()]
+        tabulated = [size for size in sizes if size <= max_table_size]
+        self._check_memory(model, tabulated, max_table_size, memory_limit, num_chains)
+        members = {v: self._tabulate(v, blankets[v], touching[v], max_table_size) for v in self.free}
         coloring = nx.coloring.greedy_color(graph, strategy="DSATUR") if self.free else {}
         self.colors = len(set(coloring.values()))
         self.steps: list = []
@@ -249,6 +269,30 @@ class GibbsSampler:
                               if "cumulative" not in members[v])
             if tabulated:
                 self.steps.append(_Group(tabulated, len(self.variables)))
+
+    def _check_memory(self, model, tabulated: list, max_table_size: int, memory_limit: int | None,
+                      num_chains: int | None) -> None:
+        """Refuse, before any table is made, blanket tables (made one at a time, then kept twice: a
+        group's table and probabilities) and chain arrays that would not fit together."""
+        largest = max(tabulated, default=1)
+        making = _KEPT_COPIES * sum(tabulated) + _MAKING_COPIES * largest
+        what = f"Gibbs sampling's {len(tabulated)} blanket tables (max_table_size={max_table_size})"
+        advice = ("Lower max_table_size (larger blankets are not tabulated: their factors are multiplied at each "
+                  "update), or give a larger memory_limit if the memory is there.")
+        running = 0
+        if num_chains is not None:
+            width = len(self.variables)
+            pool = num_chains * POOL_PER_CHAIN * width if model.is_directed else 0
+            cpts = sum(int(model.cpd(v).table.size) for v in self.variables) if model.is_directed else 0
+            running = (2 * sum(tabulated) + cpts + pool + _STATE_COPIES * num_chains * width
+                       + _ACCUMULATOR_COPIES * num_chains * self.num_states)
+            if running > making:
+                what = (f"Gibbs sampling with {num_chains} chains over {width} variables ({len(tabulated)} blanket "
+                        f"tables)")
+                advice = ("Run fewer chains (num_chains) or lower max_table_size, or give a larger memory_limit if "
+                          "the memory is there.")
+                largest = max(largest, pool, num_chains * width)
+        check_memory(what, ITEMSIZE * max(making, running), largest, memory_limit, advice=advice)
 
     def _tabulate(self, v, others: list, factors: list, max_table_size: int) -> dict:
         k = self.cardinality[v]
@@ -335,7 +379,8 @@ def _warn_if_deterministic(factors: Sequence, directed: bool) -> None:
         SamplingWarning, stacklevel=user_stacklevel())
 
 
-def _initial_states(model, sampler: GibbsSampler, query, rng: np.random.Generator, num_chains: int) -> np.ndarray:
+def _initial_states(model, sampler: GibbsSampler, query, rng: np.random.Generator, num_chains: int,
+                    memory_limit: int | None = None) -> np.ndarray:
     """Chain starts of positive probability consistent with the evidence.
 
     Bayesian network: each chain resamples one of ``POOL_PER_CHAIN``
@@ -371,7 +416,8 @@ def _initial_states(model, sampler: GibbsSampler, query, rng: np.random.Generato
     if bad.any():
         from credo.exact.elimination import mpe
 
-        assignment = mpe(model, query.evidence).assignment  # raises ImpossibleEvidenceError if P(e) = 0
+        # raises ImpossibleEvidenceError if P(e) = 0, ContractionTooLargeError if the MPE is out of reach
+        assignment = mpe(model, query.evidence, memory_limit=memory_limit).assignment
         for v in sampler.free:
             x[bad, sampler.position[v]] = model.state_index(v, assignment[v])
         if not np.all(np.isfinite(sampler.log_potential(x[bad]))):  # pragma: no cover - defensive
@@ -385,7 +431,8 @@ def _initial_states(model, sampler: GibbsSampler, query, rng: np.random.Generato
 
 def gibbs_sampling(model, targets: Sequence | None = None, evidence: Mapping | None = None,
                    num_samples: int = 20_000, seed=None, num_chains: int = 32, burn_in: int | None = None,
-                   rao_blackwell: bool = True, max_table_size: int = 1 << 16) -> SampledQueryResult:
+                   rao_blackwell: bool = True, max_table_size: int = 1 << 16,
+                   memory_limit: int | None = None) -> SampledQueryResult:
     r"""Posterior marginals by Gibbs sampling with many vectorized chains.
 
     Parameters
@@ -408,6 +455,11 @@ def gibbs_sampling(model, targets: Sequence | None = None, evidence: Mapping | N
         Average full-conditional probabilities (default) rather than counting states.
     max_table_size : int
         Largest per-variable blanket table to tabulate ahead of sampling.
+    memory_limit : int, optional
+        Bytes the set-up may take (blanket tables, chain states, the start
+        draws; and the MPE, when the chains must start there); default 80% of
+        the available memory. More raises
+        :class:`~credo.errors.ContractionTooLargeError` before allocating.
 
     Returns
     -------
@@ -460,11 +512,12 @@ def gibbs_sampling(model, targets: Sequence | None = None, evidence: Mapping | N
         variables, factors = list(model.variables), model.factors
     _warn_if_deterministic(factors, model.is_directed)
 
-    sampler = GibbsSampler(model, variables, factors, query.evidence_index, max_table_size)
+    sampler = GibbsSampler(model, variables, factors, query.evidence_index, max_table_size, memory_limit,
+                           num_chains)
     draws = -(-num_samples // num_chains)
     burn_in = draws if burn_in is None else check_count("burn_in", burn_in, 0)
     rng = as_generator(seed)
-    x = _initial_states(model, sampler, query, rng, num_chains)
+    x = _initial_states(model, sampler, query, rng, num_chains, memory_limit)
     sums, squares = sampler.run(x, rng, burn_in, draws, rao_blackwell)
 
     means = sums / draws                                   # (chains, S)

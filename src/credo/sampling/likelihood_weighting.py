@@ -81,7 +81,8 @@ class _WeightedCounts:
 
 
 def likelihood_weighting(model, targets: Sequence | None = None, evidence: Mapping | None = None,
-                         num_samples: int = 100_000, seed=None, batch_size: int = BATCH_SIZE) -> SampledQueryResult:
+                         num_samples: int = 100_000, seed=None, batch_size: int = BATCH_SIZE,
+                         memory_limit: int | None = None) -> SampledQueryResult:
     r"""Posterior marginals by likelihood weighting.
 
     Parameters
@@ -96,6 +97,10 @@ def likelihood_weighting(model, targets: Sequence | None = None, evidence: Mappi
     seed : int or numpy.random.Generator, optional
     batch_size : int
         Draws per vectorized pass.
+    memory_limit : int, optional
+        Bytes the compiled CPTs and one batch of draws may take; default 80%
+        of the available memory. More raises
+        :class:`~credo.errors.ContractionTooLargeError` before compiling.
 
     Returns
     -------
@@ -139,7 +144,7 @@ def likelihood_weighting(model, targets: Sequence | None = None, evidence: Mappi
     True
     """
     query, network, num_samples, batch_size = prepare_forward_sampling(
-        model, "likelihood-weighting", targets, evidence, num_samples, batch_size)
+        model, "likelihood-weighting", targets, evidence, num_samples, batch_size, memory_limit)
 
     rng = as_generator(seed)
     clamp = {network.position[v]: s for v, s in query.evidence_index.items()}

@@ -35,7 +35,8 @@ __all__ = ["rejection_sampling"]
 
 
 def rejection_sampling(model, targets: Sequence | None = None, evidence: Mapping | None = None,
-                       num_samples: int = 100_000, seed=None, batch_size: int = BATCH_SIZE) -> SampledQueryResult:
+                       num_samples: int = 100_000, seed=None, batch_size: int = BATCH_SIZE,
+                       memory_limit: int | None = None) -> SampledQueryResult:
     r"""Posterior marginals by rejection sampling.
 
     Parameters
@@ -51,6 +52,10 @@ def rejection_sampling(model, targets: Sequence | None = None, evidence: Mapping
     batch_size : int
         Draws per vectorized pass (memory bound; the result depends on it only
         through the order in which random numbers are used).
+    memory_limit : int, optional
+        Bytes the compiled CPTs and one batch of draws may take; default 80%
+        of the available memory. More raises
+        :class:`~credo.errors.ContractionTooLargeError` before compiling.
 
     Returns
     -------
@@ -89,7 +94,7 @@ def rejection_sampling(model, targets: Sequence | None = None, evidence: Mapping
     True
     """
     query, network, num_samples, batch_size = prepare_forward_sampling(
-        model, "rejection", targets, evidence, num_samples, batch_size)
+        model, "rejection", targets, evidence, num_samples, batch_size, memory_limit)
 
     rng = as_generator(seed)
     evidence_positions = np.array([network.position[v] for v in query.evidence_index], dtype=np.int64)
