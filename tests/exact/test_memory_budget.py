@@ -208,3 +208,15 @@ def test_the_cli_prints_the_refusal_without_a_traceback(tmp_path):
     assert (run.raised, run.message) == ("SystemExit", "2"), (run.raised, run.message, run.stderr[-2000:])
     assert run.stderr.startswith("credo: error: the MPE by max-product elimination") and REFUSAL.search(run.stderr)
     assert "Traceback" not in run.stderr
+
+
+def test_the_joint_tables_over_the_targets_count():
+    # 20 independent coins: nothing to eliminate, but the joint over all of them has 2^20 entries
+    # (8 MiB, held three times: the product, its normalized copy, the factor's own).
+    coins = credo.BayesianNetwork(cpds=[credo.TabularCPD(f"c{i}", [0, 1], [0.5, 0.5]) for i in range(20)])
+    targets = list(coins.variables)
+    error = _refusal(lambda: ve.variable_elimination(coins, targets, joint=True, memory_limit=16 * 2**20))
+    assert error.largest_entries == 2**20 and "the joint of 20 targets" in str(error)
+    assert ve.variable_elimination(coins, targets, memory_limit=16 * 2**20).marginals["c7"][1] == 0.5
+    joint = ve.variable_elimination(coins, targets[:10], joint=True, memory_limit=16 * 2**20).joint
+    assert joint.values.shape == (2,) * 10 and joint.values.sum() == pytest.approx(1.0)
