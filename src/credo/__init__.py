@@ -37,7 +37,7 @@ _LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics
                     "vae"}
 #: Samplers and optimisers, re-exported lazily: name -> module.
 _LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
-               "Posterior": "credo.mcmc.posterior", "mh": "credo.mcmc.mh",
+               "Posterior": "credo.mcmc.posterior", "load_posterior": "credo.mcmc.posterior_io", "mh": "credo.mcmc.mh",
                "gibbs": "credo.mcmc.gibbs", "advi": "credo.vi", "pathfinder": "credo.vi",
                "Approximation": "credo.vi", "compare": "credo.vi", "cavi": "credo.vi",
                "amortized_guide": "credo.vi"}

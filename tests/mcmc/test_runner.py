@@ -396,3 +396,29 @@ def test_progress_in_a_log_file_is_a_few_plain_lines(capsys):
     err = capsys.readouterr().err
     assert "\r" not in err and 2 <= len(err.splitlines()) <= 14
     assert "divergences=" in err
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".nc"])
+def test_posterior_save_and_load_round_trip(tmp_path, suffix):
+    """Issue 21: a Posterior can be saved and read back."""
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=100, draws=50, seed=4, progress=False)
+    back = credo.load_posterior(post.save(tmp_path / f"flu{suffix}"))
+    assert set(back.draws) == set(post.draws) and back.algorithm == post.algorithm
+    for name in post.draws:
+        np.testing.assert_array_equal(back.draws[name], post.draws[name])
+    for name in post.stats:
+        np.testing.assert_array_equal(back.stats[name], post.stats[name])
+    np.testing.assert_array_equal(back.step_size, post.step_size)
+    np.testing.assert_array_equal(back.inverse_mass_matrix, post.inverse_mass_matrix)
+    assert back.num_grad_evals == post.num_grad_evals
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(back.summary(), post.summary(), check_dtype=False)
+    if suffix == ".npz":
+        for name in post.warmup_stats:
+            np.testing.assert_array_equal(back.warmup_stats[name], post.warmup_stats[name])
+    with pytest.raises(credo.ArgumentError, match="path"):
+        post.save(tmp_path / "flu.pkl")
+    (tmp_path / "other.npz").write_bytes(b"not a zip")
+    with pytest.raises(credo.ModelError, match="not a saved Posterior"):
+        credo.load_posterior(tmp_path / "other.npz")

@@ -160,12 +160,21 @@ class Posterior:
         try:
             import arviz
         except ImportError as err:  # pragma: no cover - depends on the environment
-            raise ImportError("to_arviz needs ArviZ: pip install arviz") from err
+            raise ImportError("to_arviz needs ArviZ, an optional dependency: pip install arviz (or "
+                              "pip install 'credo[test]'); Posterior.save(path.npz) needs only numpy") from err
         renames = {"is_divergent": "diverging", "num_integration_steps": "n_steps"}
         stats = {renames.get(k, k): np.asarray(v) for k, v in self.stats.items()}
         observed = {k: np.asarray(v) for k, v in self.observed.items()}
         return arviz.from_dict(posterior={k: np.asarray(v) for k, v in self.draws.items()},
                                sample_stats=stats, observed_data=observed or None)
+
+    def save(self, path):
+        """Write the posterior to ``path``: ``.npz`` (numpy only, everything kept) or ``.nc``
+        (ArviZ NetCDF). Read it back with :func:`credo.load_posterior`. Returns the path.
+        See :mod:`credo.mcmc.posterior_io`."""
+        from credo.mcmc.posterior_io import save_posterior
+
+        return save_posterior(self, path)
 
     def plot_trace(self, names=None, *, max_elements: int = 4):
         """Trace and density per parameter; divergent draws marked in red.
