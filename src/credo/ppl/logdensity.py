@@ -419,8 +419,10 @@ def _check_compilable(tr: Trace, key, observations: dict) -> None:
     discrete = [s.name for s in tr.latent_sites() if s.fn.support.is_discrete]
     if discrete:
         raise ModelError(f"latent sites {discrete} are discrete; a log density on unconstrained "
-                         "space needs continuous latents (observe them, or marginalise them "
-                         "out by hand)")
+                         "space (NUTS, HMC, ADVI, Pathfinder) needs continuous latents. Sample the model "
+                         "with credo.gibbs, which updates discrete sites exactly from their conditionals "
+                         "(credo.gibbs(model, data=...)), or observe them, or sum them out in the model "
+                         "with credo.factor")
     subsampled = [s.name for s in tr.sites("plate")
                   if s.kwargs["subsample_size"] != s.kwargs["size"] and s.name not in observations]
     if subsampled and key is None:
