@@ -93,3 +93,14 @@ def test_repr_and_star_import():
     exec("from credo import *", namespace)  # noqa: S102 - the user's own line
     for name in ("sample", "plate", "logdensity", "posterior_predictive", "nuts", "advi", "query"):
         assert name in namespace and name in dir(credo)
+
+
+def test_a_discrete_latent_in_nuts_points_to_gibbs():
+    import credo.distributions as dist
+
+    def model():
+        z = credo.sample("z", dist.Bernoulli(0.3))
+        credo.sample("y", dist.Normal(z * 1.0, 1.0), obs=0.5)
+
+    with pytest.raises(credo.ModelError, match=r"'z'.*credo\.gibbs"):
+        credo.nuts(model, chains=1, warmup=10, draws=10, progress=False)
