@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench bench-mcmc sbc figures clean
+.PHONY: demo test test-fast install bench bench-mcmc sbc figures clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ demo: $(STAMP)
 
 # Two workers: the suite is dominated by JAX compilation, which is single-threaded.
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -n 2 --durations=15
+
+# Daily work: the suite without the tests marked slow (under 5 minutes on 2 cores).
+test-fast: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" --durations=10
 
 bench: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
