@@ -10,7 +10,7 @@ from credo.errors import ModelError, UnknownKeywordError, suggestion
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
 from credo.exact.contraction import contraction_query
-from credo.exact.junction_tree import _engine, _is_batch, junction_tree_query
+from credo.exact.junction_tree import JunctionTree, _engine, _is_batch, junction_tree_query
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
@@ -151,7 +151,8 @@ def _check_options(function, options: Mapping, method: str) -> None:
 
 
 def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order: str | Sequence = "min-fill",
-        soft_evidence: Mapping | None = None, evidence_index: Mapping | None = None) -> MPEResult:
+        soft_evidence: Mapping | None = None, evidence_index: Mapping | None = None,
+        memory_limit: int | None = None) -> MPEResult:
     """Most probable explanation: ``(assignment, log_joint)`` by max-product elimination.
 
     ``evidence`` gives states by name and ``evidence_index`` by position, as
@@ -163,8 +164,10 @@ def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order
     if _is_batch(evidence):  # many rows: one compiled junction tree answers them all
         if not isinstance(elimination_order, str):
             raise ModelError("a batch of evidence takes a heuristic name as elimination_order, not an order")
-        return _engine(model, elimination_order).mpe(evidence, soft_evidence=soft_evidence)
-    return _ve.mpe(model, evidence, elimination_order, soft_evidence=soft_evidence)
+        engine = _engine(model, elimination_order) if memory_limit is None else \
+            JunctionTree(model, elimination_order, memory_limit=memory_limit)
+        return engine.mpe(evidence, soft_evidence=soft_evidence)
+    return _ve.mpe(model, evidence, elimination_order, soft_evidence=soft_evidence, memory_limit=memory_limit)
 
 
 def _with_positions(model: DiscreteModel, evidence, evidence_index):

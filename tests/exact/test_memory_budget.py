@@ -220,3 +220,26 @@ def test_the_joint_tables_over_the_targets_count():
     assert ve.variable_elimination(coins, targets, memory_limit=16 * 2**20).marginals["c7"][1] == 0.5
     joint = ve.variable_elimination(coins, targets[:10], joint=True, memory_limit=16 * 2**20).joint
     assert joint.values.shape == (2,) * 10 and joint.values.sum() == pytest.approx(1.0)
+
+
+def test_the_front_door_takes_memory_limit_for_every_exact_method():
+    clinic = credo.examples.clinic()
+    for method in ("auto", "jt", "ve", "contract"):
+        with pytest.raises(credo.ContractionTooLargeError):
+            credo.query(clinic, ["Flu"], {"Cough": "yes"}, method=method, memory_limit=8)
+        assert credo.query(clinic, ["Flu"], method=method, memory_limit=10**9).marginals["Flu"]["yes"] == \
+            pytest.approx(0.05)
+    with pytest.raises(credo.ContractionTooLargeError):
+        credo.mpe(clinic, {"Cough": "yes"}, memory_limit=8)
+    with pytest.raises(credo.ContractionTooLargeError):
+        credo.mpe(clinic, [{"Cough": "yes"}], memory_limit=8)
+
+
+def test_the_default_limit_sees_the_address_space_cap():
+    from tests.limits import run_limited
+
+    done = run_limited("""
+        from credo.exact._budget import available_memory
+        assert available_memory() < 2 * 1024**3, available_memory()
+    """, timeout=60)
+    assert done.raised == "none", done.stdout + done.stderr

@@ -29,7 +29,30 @@ ITEMSIZE = 8
 
 
 def available_memory() -> int:
-    """Bytes of memory available to new allocations (``MemAvailable`` on Linux)."""
+    """Bytes of memory available to new allocations: the smallest of the machine's free memory
+    (``MemAvailable`` on Linux), a cgroup (container) limit less its usage, and the process's
+    address-space limit (``RLIMIT_AS``) less its current size."""
+    candidates = [_machine_available()]
+    for limit_file, usage_file in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                                   ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                    "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        limit, usage = _read_int(limit_file), _read_int(usage_file)
+        if limit is not None and usage is not None and limit < 1 << 60:
+            candidates.append(max(limit - usage, 0))
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            size = _read_int("/proc/self/statm", first_field=True)
+            used = size * os.sysconf("SC_PAGE_SIZE") if size is not None else 0
+            candidates.append(max(soft - used, 0))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
+        pass
+    return min(candidates)
+
+
+def _machine_available() -> int:
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
@@ -38,6 +61,18 @@ def available_memory() -> int:
     except OSError:  # pragma: no cover - not Linux
         pass
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")  # pragma: no cover
+
+
+def _read_int(path: str, first_field: bool = False) -> int | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().split()
+    except OSError:
+        return None
+    try:
+        return int(text[0]) if text else None
+    except ValueError:  # "max": no limit
+        return None
 
 
 def memory_limit(limit: int | None = None) -> int:

@@ -1180,6 +1180,7 @@ def junction_tree_query(
     joint: bool = False,
     elimination_order: str | Sequence = "min-fill",
     soft_evidence: Mapping | None = None,
+    memory_limit: int | None = None,
 ) -> QueryResult:
     r"""Posterior marginals and :math:`\ln P(e)` by junction tree propagation.
 
@@ -1207,7 +1208,9 @@ def junction_tree_query(
     -------
     QueryResult, or BatchQueryResult for a batch
     """
-    engine = _engine(model, elimination_order)
+    # an explicit memory limit gets its own engine: the cached one was checked against the default
+    engine = _engine(model, elimination_order) if memory_limit is None else \
+        JunctionTree(model, elimination_order, memory_limit=memory_limit)
     if _is_batch(evidence):
         if joint:
             raise ModelError("joint=True takes one evidence dict, not a batch of rows")
