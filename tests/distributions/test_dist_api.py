@@ -233,3 +233,12 @@ def test_out_of_support_is_minus_inf_not_nan():
     for d, xs in cases:
         out = np.asarray(d.log_prob(jnp.array(xs)))
         assert np.all(out == -np.inf), (type(d).__name__, out)
+
+
+def test_validation_of_constants_inside_jit_does_not_touch_tracers():
+    """A distribution built from constants inside a jitted function (cavi.md did this) validates them
+    at trace time instead of converting a staged check to numpy."""
+    out = jax.jit(lambda x: dist.Dirichlet(jnp.ones(3)).log_prob(x))(jnp.ones(3) / 3)
+    assert np.isfinite(out)
+    with pytest.raises(credo.DistributionError, match="'scale'"):
+        jax.jit(lambda x: dist.Normal(0.0, -1.0).log_prob(x))(0.0)

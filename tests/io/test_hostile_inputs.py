@@ -13,8 +13,9 @@ from credo.io import parse_bif, parse_uai, parse_xmlbif
 from tests.io.hostile import MEMORY_CASES, SIZES, TIME_SHAPES, probe, results
 from tests.limits import run_limited
 
-#: Bound on t(10 n) / t(n): about 10 for a linear parser, 100 for a quadratic one.
-MAX_RATIO = 30
+#: Bound on t(10 n) / t(n): about 10 for a linear parser, 100 for a quadratic one. 30 failed once
+#: (39) in a loaded two-worker run, where the 100 KB case takes only 1 ms; 50 still tells the two apart.
+MAX_RATIO = 50
 
 
 @pytest.fixture(scope="module")

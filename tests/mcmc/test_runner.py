@@ -380,7 +380,7 @@ def test_progress_bar_and_report_print(capsys):
     credo.nuts(flu_prevalence, FLU, chains=2, warmup=50, draws=50, seed=0, progress=True)
     captured = capsys.readouterr()
     assert "theta" in captured.out and "NUTS" in captured.out
-    assert "it/s" in captured.err or "it]" in captured.err
+    assert "100%" in captured.err  # a tqdm bar on a terminal, plain progress lines here
 
 
 def test_pathfinder_initialisation():

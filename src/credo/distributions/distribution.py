@@ -135,7 +135,12 @@ class Distribution:
         self._validate_extra()
 
     def _check_param(self, name, value, constraint):
-        if is_concrete(value) and not bool(np.all(np.asarray(constraint.check(value)))):
+        if not is_concrete(value):
+            return
+        # Inside a jit trace even constants' jnp operations are staged; evaluate the check now.
+        with jax.ensure_compile_time_eval():
+            ok = constraint.check(value)
+        if is_concrete(ok) and not bool(np.all(np.asarray(ok))):
             raise DistributionError(
                 f"{type(self).__name__}: parameter {name!r} must satisfy {constraint!r}, "
                 f"got {np.asarray(value)!r}")
