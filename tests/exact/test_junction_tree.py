@@ -498,3 +498,13 @@ def test_query_takes_targets_then_evidence_and_refuses_the_old_order():
     for old in ({"Cough": "yes"}, [{"Cough": "yes"}], pd.DataFrame({"Cough": ["yes"]})):
         with pytest.raises(credo.ModelError, match="targets, evidence"):
             engine.query(old)
+
+
+def test_shared_module_tables_are_read_only():
+    """Issue 20: the one-hot and ones tables are shared by every engine in the process."""
+    from credo.exact import junction_tree as jt
+
+    clinic = credo.examples.clinic()
+    credo.query(clinic, ["Flu"], [{"Cough": "yes"}, {"Cough": "no"}])
+    assert jt._ONE_HOT_ROWS and all(not t.flags.writeable for t in jt._ONE_HOT_ROWS.values())
+    assert all(not t.flags.writeable for t in jt._ONES.values())

@@ -584,7 +584,7 @@ class JunctionTree:
         k = self._cards[variable]
         rows = _ONE_HOT_ROWS.get(k)
         if rows is None:  # the k one-hot rows, then a row of ones, which index -1 picks
-            rows = _ONE_HOT_ROWS.setdefault(k, np.vstack([np.eye(k), np.ones((1, k))]))
+            rows = _ONE_HOT_ROWS.setdefault(k, _read_only(np.vstack([np.eye(k), np.ones((1, k))])))
         return rows[indices]
 
     def _likelihoods(self, hard: Mapping[Hashable, np.ndarray], soft: Mapping,
@@ -1011,8 +1011,14 @@ def _rescaled(soft: Mapping) -> tuple[dict, np.ndarray]:
     return scaled, log_scale
 
 
+#: Process-wide tables shared by every engine (read-only, so no caller can change another's).
 _ONES: dict[int, np.ndarray] = {}
 _ONE_HOT_ROWS: dict[int, np.ndarray] = {}
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def _reducer(shape: tuple, kept: Sequence[bool]) -> tuple[tuple, tuple]:
@@ -1034,7 +1040,7 @@ def _reducer(shape: tuple, kept: Sequence[bool]) -> tuple[tuple, tuple]:
         if keep:
             post *= n
         else:
-            steps.append((_ONES.setdefault(n, np.ones(n)), n, post))
+            steps.append((_ONES.setdefault(n, _read_only(np.ones(n))), n, post))
     return tuple(steps), (-1,) + tuple(n for n, keep in zip(shape, kept) if keep)
 
 

@@ -360,13 +360,6 @@ class _Structure:
         return isinstance(other, _Structure) and self._key == other._key
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _value_and_grad_with(structure: _Structure, flat, data: dict):
-    # Compiled once per model structure: a new LogDensity of the same model
-    # and data shapes (each sampler call builds one) reuses the program.
-    return jax.value_and_grad(structure.ld.fn_with)(flat, data)
-
-
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _init_candidate(structure: _Structure, strategy: str, key, data: dict):
     # Jitted rather than run eagerly: an eager run of a model with a lax.scan
