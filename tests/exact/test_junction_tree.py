@@ -505,6 +505,6 @@ def test_shared_module_tables_are_read_only():
     from credo.exact import junction_tree as jt
 
     clinic = credo.examples.clinic()
-    credo.query(clinic, ["Flu"], [{"Cough": "yes"}, {"Cough": "no"}])
+    credo.query(clinic, ["Flu"], [{"Cough": "yes"}, {}])  # Cough not in every row: a one-hot likelihood
     assert jt._ONE_HOT_ROWS and all(not t.flags.writeable for t in jt._ONE_HOT_ROWS.values())
     assert all(not t.flags.writeable for t in jt._ONES.values())
