@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import functools
 import inspect
 
 from credo.errors import ModelError, UnknownKeywordError, suggestion
@@ -138,10 +139,18 @@ def query(
 _FILLED = {"model", "targets", "evidence", "method", "num_samples", "seed"}
 
 
+@functools.lru_cache(maxsize=None)
+def _accepted_keywords(function) -> tuple:
+    """The keywords ``function`` takes beyond those credo.query fills (read once per engine)."""
+    return tuple(name for name, p in inspect.signature(function).parameters.items()
+                 if name not in _FILLED and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
 def _check_options(function, options: Mapping, method: str) -> None:
     """Refuse a keyword that ``function`` (the engine behind ``method``) does not take, naming those it does."""
-    accepted = [name for name, p in inspect.signature(function).parameters.items()
-                if name not in _FILLED and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if not options:  # the common call: nothing to check, and no signature to read on the hot path
+        return
+    accepted = list(_accepted_keywords(function))
     for name in options:
         if name not in accepted:
             front = ["targets", "evidence", "method", "num_samples", "seed", "soft_evidence", "evidence_index"]

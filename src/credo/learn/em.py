@@ -13,7 +13,6 @@ Rubin 1977; Lauritzen 1995).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,20 +65,6 @@ def _objective(log_likelihood: float, tables, pseudo_count: float) -> float:
         return log_likelihood
     with np.errstate(divide="ignore"):
         return log_likelihood + pseudo_count * float(sum(np.log(t).sum() for t in tables))
-
-
-def _rows(data):
-    """``data`` as a DataFrame or a list of rows (one mapping is one row), checked for rows."""
-    if isinstance(data, Mapping):
-        data = [data]
-    elif not hasattr(data, "columns"):
-        if data is None or isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
-            raise ArgumentError("data", "must be a pandas DataFrame or a list of {variable: state} "
-                                        f"rows, got {type(data).__name__}")
-        data = list(data)
-    if len(data) == 0:
-        raise ArgumentError("data", "has no rows: EM needs at least one case to learn from")
-    return data
 
 
 def _check_observed(model: BayesianNetwork, data) -> None:
@@ -176,7 +161,7 @@ def fit_em(
     from credo.exact.jt_jax import one_hot_likelihoods
     from credo.exact.junction_tree import JunctionTree
 
-    from credo.learn.structure_data import as_network
+    from credo.learn.structure_data import as_network, table_rows
 
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, (int, np.integer)) \
             or max_iterations < 0:
@@ -184,7 +169,7 @@ def fit_em(
     for name, value in (("tolerance", tolerance), ("pseudo_count", pseudo_count)):
         if not (isinstance(value, (int, float, np.number)) and math.isfinite(value) and value >= 0):
             raise ArgumentError(name, f"must be a finite number >= 0, got {value!r}")
-    data = _rows(data)
+    data = table_rows(data, "EM")
     model = as_network(model, data)
     _check_observed(model, data)
     if initial is not None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from credo.errors import ArgumentError, ModelError
 from credo.factors import TabularCPD
-from credo.learn.structure_data import as_network
+from credo.learn.structure_data import as_network, table_rows
 from credo.models import BayesianNetwork
 
 __all__ = ["fit_mle", "family_counts"]
@@ -64,15 +64,6 @@ def family_counts(model: BayesianNetwork, data) -> list[np.ndarray]:
     return counts
 
 
-def _check_rows(data) -> None:
-    """Refuse data that are not a table of cases, or have no rows, before anything is counted."""
-    if data is None or isinstance(data, (str, bytes)) or not (hasattr(data, "columns") or hasattr(data, "__len__")):
-        raise ArgumentError("data", f"must be a pandas DataFrame or a list of {{variable: state}} rows, "
-                                    f"not {type(data).__name__}")
-    if len(data) == 0:
-        raise ArgumentError("data", "has no rows: maximum likelihood needs at least one case to count")
-
-
 def fit_mle(model: BayesianNetwork, data, pseudo_count: float = 0.0) -> BayesianNetwork:
     r"""Maximum-likelihood (or Dirichlet-smoothed) CPTs from complete data.
 
@@ -108,7 +99,7 @@ def fit_mle(model: BayesianNetwork, data, pseudo_count: float = 0.0) -> Bayesian
     if isinstance(pseudo_count, bool) or not isinstance(pseudo_count, (int, float, np.integer, np.floating)) \
             or not pseudo_count >= 0 or not np.isfinite(pseudo_count):
         raise ArgumentError("pseudo_count", f"must be a finite number >= 0, got {pseudo_count!r}")
-    _check_rows(data)
+    data = table_rows(data, "maximum likelihood")
     model = as_network(model, data)
     counts = family_counts(model, data)
     tables = []

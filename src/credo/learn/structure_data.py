@@ -8,16 +8,42 @@ edges, and learn each variable's states from the values the data show.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import networkx as nx
 import numpy as np
 
-from credo.errors import ModelError
+from credo.errors import ArgumentError, ModelError
 from credo.factors import TabularCPD
 from credo.models import BayesianNetwork
+from credo.models.base import is_missing
 
-__all__ = ["as_network", "states_from_data"]
+__all__ = ["as_network", "states_from_data", "table_rows"]
+
+
+def table_rows(data, purpose: str):
+    """``data`` as a DataFrame or a list of rows (one mapping is one row), refused when it has none.
+
+    Parameters
+    ----------
+    purpose : str
+        Who needs the rows, for the message (``"EM"``, ``"maximum likelihood"``).
+
+    Raises
+    ------
+    ArgumentError
+        ``data`` is not a table of cases, or has no rows.
+    """
+    if isinstance(data, Mapping):
+        data = [data]
+    elif not hasattr(data, "columns"):
+        if data is None or isinstance(data, (str, bytes)) or not isinstance(data, Iterable):
+            raise ArgumentError("data", "must be a pandas DataFrame or a list of {variable: state} "
+                                        f"rows, got {type(data).__name__}")
+        data = list(data)
+    if len(data) == 0:
+        raise ArgumentError("data", f"has no rows: {purpose} needs at least one case to learn from")
+    return data
 
 
 def as_network(structure, data) -> BayesianNetwork:
@@ -77,7 +103,7 @@ def states_from_data(data, variables) -> dict:
         if categories is not None:
             values = [_plain(c) for c in categories]
         else:
-            values = sorted({_plain(x) for x in column if not _missing(x)}, key=_sort_key)
+            values = sorted({_plain(x) for x in column if not is_missing(x)}, key=_sort_key)
         if not values:
             raise ModelError(f"the data show no value of {v!r}, so its states cannot be learned")
         out[v] = tuple(values)
@@ -98,10 +124,6 @@ def _columns(data) -> Mapping:
 
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value))
 
 
 def _sort_key(value):

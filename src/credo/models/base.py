@@ -96,7 +96,7 @@ class DiscreteModel:
         for r, case in enumerate(evidence):
             if case is not None and not isinstance(case, Mapping):
                 raise ModelError(f"row {r} of the evidence is a {type(case).__name__}, not a mapping")
-            out.append({v: self.state_at(v, i) for v, i in (case or {}).items() if not _missing(i)})
+            out.append({v: self.state_at(v, i) for v, i in (case or {}).items() if not is_missing(i)})
         return out
 
     def check_evidence(self, evidence: Mapping | None) -> dict:
@@ -115,7 +115,7 @@ class DiscreteModel:
             raise ModelError(f"evidence must be a mapping {{variable: state}}, not a {type(evidence).__name__}; "
                              f"for many rows at once pass a list of mappings or a DataFrame to the junction "
                              f"tree (credo.query(..., method='jt') or credo.JunctionTree(model).query)")
-        evidence = {v: s for v, s in (evidence or {}).items() if not _missing(s)}  # as in a batch: unobserved
+        evidence = {v: s for v, s in (evidence or {}).items() if not is_missing(s)}  # as in a batch: unobserved
         canonical = {}
         for v, s in evidence.items():
             index = self.state_index(v, s)  # validates before the lookup below
@@ -167,7 +167,7 @@ class DiscreteModel:
                 raise ModelError(f"row {r} of the data is a {type(case).__name__}, not a mapping "
                                  f"{{variable: state}}")
             for v, s in (case or {}).items():
-                if _missing(s):
+                if is_missing(s):
                     continue
                 if v not in out:
                     self._check_variable(v)
@@ -277,6 +277,6 @@ class DiscreteModel:
         return f"{type(self).__name__}{label} ({len(self.variables)} variables, {len(self.factors)} factors)"
 
 
-def _missing(value) -> bool:
+def is_missing(value) -> bool:
     """None or NaN: an unobserved value in a row of data."""
     return value is None or (isinstance(value, (float, np.floating)) and np.isnan(value))
