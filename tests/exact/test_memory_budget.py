@@ -65,13 +65,18 @@ PATHS = {
 }
 
 
+def assert_refused_on_the_dense_network(call: str) -> None:
+    """``call`` (source, with the dense network as ``m``) ends in the common refusal, under the harness's caps."""
+    run = run_limited(DENSE + "\nimport credo\nm = dense_network()\n" + call, timeout=60)
+    assert run.raised == "ContractionTooLargeError", (run.raised, run.message, run.stderr[-2000:])
+    assert REFUSAL.search(run.message), run.message
+
+
 @pytest.mark.parametrize("name", list(PATHS))
 def test_every_exact_path_refuses_the_dense_network_within_limits(name):
     # Before the fix: numpy MemoryError ("Unable to allocate 2.00/4.00 GiB" under the 2 GiB cap) after
     # 4-16 s for every path but the junction tree and contraction.
-    run = run_limited(DENSE + "\nimport credo\nm = dense_network()\n" + PATHS[name], timeout=60)
-    assert run.raised == "ContractionTooLargeError", (run.raised, run.message, run.stderr[-2000:])
-    assert REFUSAL.search(run.message), run.message
+    assert_refused_on_the_dense_network(PATHS[name])
 
 
 def _refusal(call) -> ContractionTooLargeError:
