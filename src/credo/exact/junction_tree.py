@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Hashable, Iterable, Mapping, Sequence
 
 import networkx as nx
@@ -37,7 +37,7 @@ import numpy as np
 from credo.errors import ImpossibleEvidenceError, ModelError
 from credo.exact._budget import check_memory
 from credo.exact.elimination import interaction_graph, variable_elimination
-from credo.exact.result import MPEResult, QueryResult
+from credo.exact.result import BatchMPEResult, BatchQueryResult, MPEResult, QueryResult
 from credo.factors import DiscreteFactor
 from credo.factors.discrete import align
 from credo.graphs.elimination import check_order, greedy_order, triangulate
@@ -52,104 +52,6 @@ _CHUNK_ENTRIES = 1 << 25
 #: Instantiated plans (one per set of always-observed variables) a JunctionTree keeps;
 #: they hold message plans only, no tables.
 _MAX_INSTANTIATIONS = 32
-
-
-@dataclass(frozen=True)
-class BatchQueryResult:
-    """Posterior marginals of many evidence rows at once.
-
-    Attributes
-    ----------
-    marginals : dict
-        ``{variable: ndarray of shape (rows, states)}``, states in the order of
-        ``model.states(variable)``. Observed variables come out one-hot.
-    log_evidence : ndarray of shape (rows,)
-        :math:`\\ln P(e_r)` of each row (log partition function restricted to
-        the evidence for a Markov network).
-    states : dict
-        ``{variable: tuple of states}``, the column order of each marginal.
-    method : str
-    """
-
-    marginals: dict
-    log_evidence: np.ndarray
-    states: dict = field(default_factory=dict)
-    method: str = "jt"
-
-    def __len__(self) -> int:
-        return len(self.log_evidence)
-
-    def row(self, index: int) -> QueryResult:
-        """Row ``index`` as a :class:`~credo.QueryResult` (every variable, evidence included)."""
-        marginals = {v: dict(zip(self.states[v], map(float, m[index]))) for v, m in self.marginals.items()}
-        return QueryResult(marginals=marginals, log_evidence=float(self.log_evidence[index]), method=self.method)
-
-    def map_states(self) -> "pandas.DataFrame":
-        """Each row's most probable state of each variable (marginal MAP, not MPE), by name."""
-        import pandas as pd
-
-        return pd.DataFrame({v: np.asarray(self.states[v], dtype=object)[np.argmax(m, axis=1)]
-                             for v, m in self.marginals.items()})
-
-    def to_frame(self, long: bool = False) -> "pandas.DataFrame":
-        """The marginals as a table.
-
-        Parameters
-        ----------
-        long : bool
-            False: one row per evidence row, columns ``(variable, state)`` (a
-            two-level column index) and ``("log_evidence", "")``. True: columns
-            row, variable, state, probability, one line per row and state.
-        """
-        import pandas as pd
-
-        if long:
-            parts = [pd.DataFrame({"row": np.repeat(np.arange(len(self)), len(self.states[v])),
-                                   "variable": v, "state": np.tile(np.asarray(self.states[v], dtype=object), len(self)),
-                                   "probability": np.asarray(m).reshape(-1)})
-                     for v, m in self.marginals.items()]
-            return pd.concat(parts, ignore_index=True) if parts else \
-                pd.DataFrame(columns=["row", "variable", "state", "probability"])
-        columns = {(v, s): m[:, k] for v, m in self.marginals.items() for k, s in enumerate(self.states[v])}
-        columns[("log_evidence", "")] = self.log_evidence
-        frame = pd.DataFrame(columns)
-        frame.columns = pd.MultiIndex.from_tuples(list(columns), names=["variable", "state"])
-        return frame
-
-
-@dataclass(frozen=True)
-class BatchMPEResult:
-    r"""The most probable explanation of each of many evidence rows.
-
-    Attributes
-    ----------
-    indices : dict
-        ``{variable: int array (rows,)}``, the chosen state's position in ``states[variable]``.
-    log_joint : ndarray of shape (rows,)
-        :math:`\ln \max_x P(x, e_r)` of each row.
-    states : dict
-        ``{variable: tuple of states}``.
-    """
-
-    indices: dict
-    log_joint: np.ndarray
-    states: dict
-
-    def __len__(self) -> int:
-        return len(self.log_joint)
-
-    def row(self, index: int) -> MPEResult:
-        """Row ``index`` as an :class:`~credo.MPEResult`."""
-        assignment = {v: self.states[v][int(i[index])] for v, i in self.indices.items()}
-        return MPEResult(assignment=assignment, log_joint=float(self.log_joint[index]))
-
-    def to_frame(self) -> "pandas.DataFrame":
-        """One row per evidence row: each variable's chosen state by name, and ``log_joint``."""
-        import pandas as pd
-
-        columns = {v: np.asarray(self.states[v], dtype=object)[i] for v, i in self.indices.items()}
-        columns["log_joint"] = self.log_joint
-        return pd.DataFrame(columns)
 
 
 # ------------------------------------------------------------------ helpers
