@@ -10,7 +10,6 @@ display is needed.
 import importlib.util
 import inspect
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -20,15 +19,6 @@ PAGES = sorted(DOCS.glob("*.md"))
 
 _BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 _LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
-
-#: Budget per page. The examples are meant to take well under 2 s; the
-#: margin absorbs slow CI machines without letting a slow example creep in.
-PAGE_SECONDS = 10.0
-#: Pages whose examples compile samplers or optimisers (each compile takes
-#: seconds on a CPU) get a larger, still bounded, budget.
-SLOW_PAGES = {"mcmc.md": 90.0, "mh-gibbs.md": 60.0, "variational-inference.md": 90.0,
-              "model-language.md": 30.0, "examples-posteriordb.md": 20.0,
-              "cavi.md": 60.0, "hard-models.md": 30.0, "svi.md": 60.0, "vae.md": 60.0}
 
 #: Figures must stay small enough to keep the repository light.
 MAX_PNG_BYTES = 200 * 1024
@@ -80,15 +70,20 @@ def test_docs_exist():
 def test_examples_run(page, in_tmp_dir, agg_backend):
     blocks = python_blocks(page)
     assert blocks, f"{page.name} has no ```python example"
+    run_page(page, blocks)
+
+
+def run_page(page: Path, blocks) -> dict:
+    """Execute a page's ``blocks`` in one namespace, as a reader pasting them in order would.
+
+    How long each page takes is measured by ``bench/docs.py``, not here.
+    """
     namespace = {"__name__": f"docs.{page.stem}"}
-    start = time.perf_counter()
     for first_line, code in blocks:
         # Pad with blank lines so a traceback points at the line of the .md file.
         compiled = compile("\n" * (first_line - 1) + code, str(page), "exec")
         exec(compiled, namespace)
-    elapsed = time.perf_counter() - start
-    budget = SLOW_PAGES.get(page.name, PAGE_SECONDS)
-    assert elapsed < budget, f"{page.name}'s examples took {elapsed:.1f} s (budget {budget:.0f} s)"
+    return namespace
 
 
 README = DOCS.parent / "README.md"
