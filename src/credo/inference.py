@@ -11,7 +11,7 @@ from credo.errors import ModelError, UnknownKeywordError, suggestion
 from credo.exact import elimination as _ve
 from credo.exact.belief_propagation import belief_propagation
 from credo.exact.contraction import contraction_query
-from credo.exact.junction_tree import JunctionTree, _engine, _is_batch, junction_tree_query
+from credo.exact.junction_tree import JunctionTree, cached_engine, is_batch, junction_tree_query
 from credo.exact.result import MPEResult, QueryResult
 from credo.graphs.elimination import EliminationOrder
 from credo.models.base import DiscreteModel
@@ -127,7 +127,7 @@ def query(
     if method == "auto":
         # A joint over targets, or an explicit (partial) elimination order, is a VE request.
         explicit_order = not isinstance(options.get("elimination_order", "min-fill"), str)
-        method = "ve" if (options.get("joint") or explicit_order) and not _is_batch(evidence) else "jt"
+        method = "ve" if (options.get("joint") or explicit_order) and not is_batch(evidence) else "jt"
     if method not in METHODS:
         raise ModelError(f"unknown query method {method!r}; choose one of "
                          f"{sorted(METHODS) + list(SAMPLING_METHODS)} or 'auto'")
@@ -170,10 +170,10 @@ def mpe(model: DiscreteModel, evidence: Mapping | None = None, elimination_order
     :func:`query`) multiplies each likelihood into the maximized product.
     """
     evidence = _with_positions(model, evidence, evidence_index)
-    if _is_batch(evidence):  # many rows: one compiled junction tree answers them all
+    if is_batch(evidence):  # many rows: one compiled junction tree answers them all
         if not isinstance(elimination_order, str):
             raise ModelError("a batch of evidence takes a heuristic name as elimination_order, not an order")
-        engine = _engine(model, elimination_order) if memory_limit is None else \
+        engine = cached_engine(model, elimination_order) if memory_limit is None else \
             JunctionTree(model, elimination_order, memory_limit=memory_limit)
         return engine.mpe(evidence, soft_evidence=soft_evidence)
     return _ve.mpe(model, evidence, elimination_order, soft_evidence=soft_evidence, memory_limit=memory_limit)

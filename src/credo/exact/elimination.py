@@ -32,6 +32,7 @@ from credo.exact._budget import ITEMSIZE, check_memory
 from credo.exact.result import MPEResult, QueryResult
 from credo.factors import DiscreteFactor
 from credo.factors.discrete import align, contract
+from credo.graphs.ancestry import ancestral_set
 from credo.graphs.elimination import check_order, greedy_order
 from credo.models.base import DiscreteModel
 
@@ -54,14 +55,7 @@ def relevant_variables(model: DiscreteModel, keep: Iterable) -> set | None:
     """
     if not model.is_directed:
         return None
-    relevant = set()
-    frontier = list(keep) + list(model.inexact_variables)
-    while frontier:
-        v = frontier.pop()
-        if v not in relevant:
-            relevant.add(v)
-            frontier.extend(model.parents(v))
-    return relevant
+    return ancestral_set(model.parents, list(keep) + list(model.inexact_variables))
 
 
 def interaction_graph(variables: Iterable, scopes: Iterable[Sequence]) -> nx.Graph:

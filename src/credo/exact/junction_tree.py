@@ -40,10 +40,11 @@ from credo.exact.elimination import interaction_graph, variable_elimination
 from credo.exact.result import BatchMPEResult, BatchQueryResult, MPEResult, QueryResult
 from credo.factors import DiscreteFactor
 from credo.factors.discrete import align
+from credo.graphs.ancestry import ancestral_set
 from credo.graphs.elimination import check_order, greedy_order, triangulate
 from credo.models.base import DiscreteModel
 
-__all__ = ["JunctionTree", "BatchQueryResult", "BatchMPEResult", "junction_tree_query"]
+__all__ = ["JunctionTree", "BatchQueryResult", "BatchMPEResult", "junction_tree_query", "cached_engine", "is_batch"]
 
 #: Rows of a batch are processed in chunks holding at most this many clique
 #: entries (all cliques, all rows of the chunk), about 512 MiB in float64 for
@@ -338,12 +339,17 @@ class JunctionTree:
     # ------------------------------------------------------------ sum-product, linear space
     def _dirty(self, likelihood_cliques: Iterable[int]) -> list[bool]:
         """Cliques whose collect message depends on the evidence: holders and their ancestors."""
-        dirty = [False] * len(self.cliques)
-        for i in likelihood_cliques:
-            while i >= 0 and not dirty[i]:
-                dirty[i] = True
-                i = self._parent[i]
-        return dirty
+        return self._marked(likelihood_cliques)
+
+    def _marked(self, cliques: Iterable[int]) -> list[bool]:
+        """Per clique, whether it is one of ``cliques`` or an ancestor of one in the rooted tree."""
+        marked = ancestral_set(self._tree_parent, cliques)
+        return [i in marked for i in range(len(self.cliques))]
+
+    def _tree_parent(self, i: int) -> tuple:
+        """Parent of clique ``i`` as :func:`~credo.graphs.ancestral_set` reads it: none for the root."""
+        parent = self._parent[i]
+        return () if parent < 0 else (parent,)
 
     def _collect(self, likelihoods: Mapping[int, list], dirty: list[bool] | None,
                  plan: _Plan | None = None) -> _Calibration:
@@ -419,12 +425,7 @@ class JunctionTree:
         homes = {(plan or self._plan).home[v] for v in targets}
         if len(homes) == len(self.cliques):
             return None
-        needed = [False] * len(self.cliques)
-        for i in homes:
-            while i >= 0 and not needed[i]:
-                needed[i] = True
-                i = self._parent[i]
-        return needed
+        return self._marked(homes)
 
     def _marginals(self, beliefs: list, targets: Sequence, rows: int,
                    plan: _Plan | None = None) -> tuple[dict, np.ndarray]:
@@ -638,7 +639,7 @@ class JunctionTree:
             raise ModelError("JunctionTree.query takes (targets, evidence), in the order of credo.query; the "
                              "first argument looks like evidence (credo 0.1 took evidence first): write "
                              "engine.query(evidence=...) or engine.query(targets, evidence)")
-        if _is_batch(evidence):
+        if is_batch(evidence):
             return self._query_batch(evidence, targets, soft_evidence)
         return self._query_single(evidence, targets, soft_evidence)
 
@@ -768,11 +769,7 @@ class JunctionTree:
         hard = {v: self._one_hot(v, i) for v, i in indices.items()}
         soft, _ = _rescaled(self.model.check_soft_evidence(soft_evidence, 1))
         likelihoods = self._likelihoods(hard, soft)
-        needed = [False] * len(self.cliques)
-        i = home
-        while i >= 0:
-            needed[i] = True
-            i = self._parent[i]
+        needed = self._marked([home])
         calibration = self._collect(likelihoods, self._dirty(likelihoods)) if likelihoods else \
             self._prior_calibration()
         if calibration.beliefs is None:
@@ -829,7 +826,7 @@ class JunctionTree:
         ImpossibleEvidenceError
             If some evidence has probability zero (for a batch, naming the rows).
         """
-        if _is_batch(evidence):
+        if is_batch(evidence):
             return self._mpe_batch(evidence, soft_evidence)
         model = self.model
         evidence = model.check_evidence(evidence)
@@ -1022,7 +1019,17 @@ def _looks_like_evidence(targets) -> bool:
     return isinstance(targets, (list, tuple)) and any(isinstance(t, Mapping) or t is None for t in targets)
 
 
-def _is_batch(evidence) -> bool:
+def is_batch(evidence) -> bool:
+    """Whether ``evidence`` is a batch of rows (a list or tuple of mappings, or a DataFrame), not one mapping.
+
+    Parameters
+    ----------
+    evidence : mapping, list of mappings, pandas.DataFrame or None
+
+    Returns
+    -------
+    bool
+    """
     return hasattr(evidence, "columns") or (isinstance(evidence, (list, tuple)))
 
 
@@ -1060,12 +1067,25 @@ def _check_clique_memory(cliques: Sequence[frozenset], cards: Mapping, memory_li
 _ENGINE_ATTRIBUTE = "_credo_junction_trees"
 
 
-def _engine(model: DiscreteModel, heuristic) -> JunctionTree:
-    """A compiled engine per (model, heuristic), stored on the model itself.
+def cached_engine(model: DiscreteModel, heuristic: str | Sequence = "min-fill") -> JunctionTree:
+    """The compiled :class:`JunctionTree` of ``model`` for ``heuristic``, compiled on first use.
+
+    One engine per (model, heuristic name) is stored on the model itself;
+    an explicit elimination order (a sequence) always compiles a new one.
 
     The engine refers to its model, so a cache keyed by the model (even a
     weak one) would keep every queried model alive; on the model, the two
     form a cycle that the garbage collector frees with the model.
+
+    Parameters
+    ----------
+    model : BayesianNetwork, MarkovNetwork or FactorGraph
+    heuristic : str or sequence
+        As for :class:`JunctionTree`.
+
+    Returns
+    -------
+    JunctionTree
     """
     if not isinstance(heuristic, str):
         return JunctionTree(model, heuristic)
@@ -1117,9 +1137,9 @@ def junction_tree_query(
     QueryResult, or BatchQueryResult for a batch
     """
     # an explicit memory limit gets its own engine: the cached one was checked against the default
-    engine = _engine(model, elimination_order) if memory_limit is None else \
+    engine = cached_engine(model, elimination_order) if memory_limit is None else \
         JunctionTree(model, elimination_order, memory_limit=memory_limit)
-    if _is_batch(evidence):
+    if is_batch(evidence):
         if joint:
             raise ModelError("joint=True takes one evidence dict, not a batch of rows")
         return engine.query(targets, evidence=evidence, soft_evidence=soft_evidence)

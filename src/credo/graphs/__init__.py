@@ -1,5 +1,6 @@
-"""Graph algorithms: d-separation, moralization, elimination orders, triangulation."""
+"""Graph algorithms: ancestral sets, d-separation, moralization, elimination orders, triangulation."""
 
+from credo.graphs.ancestry import ancestral_set
 from credo.graphs.dseparation import (
     OpenPath,
     PathStep,
@@ -13,6 +14,7 @@ from credo.graphs.dseparation import (
 from credo.graphs.elimination import HEURISTICS, EliminationOrder, greedy_order, induced_width, triangulate
 
 __all__ = [
+    "ancestral_set",
     "OpenPath",
     "PathStep",
     "active_trail_nodes",

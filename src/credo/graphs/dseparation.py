@@ -24,6 +24,7 @@ from typing import Hashable, Literal
 import networkx as nx
 
 from credo.errors import CycleError, ModelError, UnknownVariableError
+from credo.graphs.ancestry import ancestral_set
 
 __all__ = [
     "OpenPath",
@@ -173,18 +174,6 @@ def _prepare(graph: nx.DiGraph, **sets) -> list[tuple]:
 # --------------------------------------------------------------------------- reachability
 
 
-def _ancestors_of(graph: nx.DiGraph, nodes: Iterable) -> set:
-    """``nodes`` and all their ancestors, in one linear sweep (not one per node)."""
-    seen = set(nodes)
-    stack = list(seen)
-    while stack:
-        for parent in graph.predecessors(stack.pop()):
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-    return seen
-
-
 def _moves(graph: nx.DiGraph, state: State, observed: set, opened: set):
     """States the ball can pass to next (Koller & Friedman 2009, Alg. 3.1, phase 2).
 
@@ -207,7 +196,7 @@ def _search(graph: nx.DiGraph, sources: tuple, observed: set, targets: set = fro
     the first state found on a target node (or None). Breadth-first order makes
     the recorded trails shortest, which is what keeps them simple paths.
     """
-    opened = _ancestors_of(graph, observed)
+    opened = ancestral_set(graph.predecessors, observed)
     came_from: dict[State, State | None] = {}
     queue = deque()
     for source in sources:

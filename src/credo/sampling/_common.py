@@ -8,6 +8,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from credo.errors import ArgumentError, CredoError, ImpossibleEvidenceError, ModelError
+from credo import graphs
 from credo.exact._budget import ITEMSIZE, check_memory
 from credo.models.base import DiscreteModel
 
@@ -77,14 +78,7 @@ def ancestral_set(model, keep: Iterable) -> set:
     The other (barren) nodes sum out of :math:`P(x_{keep})`, so a sampler
     never needs to draw them.
     """
-    relevant: set = set()
-    frontier = list(keep)
-    while frontier:
-        v = frontier.pop()
-        if v not in relevant:
-            relevant.add(v)
-            frontier.extend(model.parents(v))
-    return relevant
+    return graphs.ancestral_set(model.parents, keep)
 
 
 class CompiledNetwork:
