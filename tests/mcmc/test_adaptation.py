@@ -5,23 +5,21 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from credo.mcmc import hmc, nuts
+from credo.mcmc import hmc
 from credo.mcmc.adaptation import (
     WarmupStage,
     dual_averaging,
     find_reasonable_step_size,
-    run_warmup,
+    restart_step_size,
     warmup_schedule,
     warmup_stages,
     welford,
     window_adaptation,
+    windowed_welford,
 )
 from tests.mcmc.samplers import (
     gaussian,
-    gaussian_or_funnel,
     gaussian_params,
-    run_chains,
-    switch_params,
 )
 
 
@@ -147,8 +145,8 @@ def test_find_reasonable_step_size_doubles_or_halves_until_crossing():
 
 # -- window adaptation ---------------------------------------------------------------------
 def test_window_update_sets_mass_matrix_and_restarts():
-    init, update = window_adaptation(dense=False, target_accept=0.8)
-    state = init(jnp.zeros(2), 0.5, 2)
+    init, update, final = window_adaptation(dense=False, target_accept=0.8)
+    state = init(2, jnp.zeros(()).dtype, 0.5)
     np.testing.assert_allclose(state.inverse_mass_matrix, [1.0, 1.0])
     draws = np.random.default_rng(2).normal(size=(30, 2)) * [0.5, 2.0]
     slow = WarmupStage(jnp.asarray(True), jnp.asarray(False), jnp.asarray(False))
@@ -159,44 +157,55 @@ def test_window_update_sets_mass_matrix_and_restarts():
     state = update(state, end, draws[-1], 0.6)
     n, var = 30, draws.var(0, ddof=1)
     np.testing.assert_allclose(state.inverse_mass_matrix, n / (n + 5) * var + 5e-3 / (n + 5))
-    assert int(state.welford.count) == 0 and int(state.dual_averaging.step) == 0
-    np.testing.assert_allclose(state.dual_averaging.mu, np.log(10 * float(state.step_size)))
+    assert int(state.welford.count) == 0
+    # the step-size search restarts dual averaging (the caller's part, after each window)
+    state = restart_step_size(state, 0.25)
+    assert int(state.dual_averaging.step) == 0
+    np.testing.assert_allclose(state.dual_averaging.mu, np.log(10 * 0.25))
     fast_last = WarmupStage(jnp.asarray(False), jnp.asarray(False), jnp.asarray(True))
     state = update(state, fast_last, draws[0], 0.9)
     np.testing.assert_allclose(state.step_size, np.exp(float(state.dual_averaging.log_step_size_avg)))
+    step_size, imm = final(state)
+    assert step_size is state.step_size and imm is state.inverse_mass_matrix
+
+
+def test_windowed_welford_estimates_and_restarts_per_window():
+    init, slow_update, slow_final = windowed_welford(dense=True)
+    draws = np.random.default_rng(3).normal(size=(40, 2)) * [1.0, 3.0]
+    state = init(2)
+    for i, x in enumerate(draws):
+        state = slow_update(state, x, i % 2 == 0)  # only even draws are in the window
+    assert int(state.count) == 20
+    covariance, restarted = slow_final(state, True)
+    n = 20
+    np.testing.assert_allclose(covariance, n / (n + 5) * np.cov(draws[::2].T)
+                               + 5e-3 / (n + 5) * np.eye(2), rtol=1e-6)
+    assert int(restarted.count) == 0 and not np.any(np.asarray(restarted.m2))
+    _, kept = slow_final(state, False)
+    assert int(kept.count) == 20
 
 
 SCALES = np.geomspace(0.3, 3.0, 10)
 
 
-def test_run_warmup_adapts_mass_matrix_and_step_size():
-    """Stan's warmup on 4 chains (vmap), then sampling with the adapted values."""
+def test_windowed_warmup_adapts_mass_matrix_and_step_size():
+    """Stan's warmup on 4 chains through the runner (the one warmup driver), then its draws."""
+    from credo.mcmc import NUTS, sample
+    from credo.mcmc.target import as_target
+
     params = gaussian_params(np.diag(SCALES ** 2))
-    logdensity = gaussian(params)
-    kernel = nuts.build_kernel()
-
-    @jax.jit
-    def warm(keys, x0):
-        def one(key, x):
-            return run_warmup(key, kernel, hmc.init(x, logdensity), logdensity, 1000)
-        return jax.vmap(one)(keys, x0)
-
-    chains = 4
-    x0 = jax.random.uniform(jax.random.PRNGKey(0), (chains, 10), minval=-2, maxval=2)
-    state, (step_size, imm), infos = warm(jax.random.split(jax.random.PRNGKey(1), chains), x0)
-    assert step_size.shape == (chains,) and imm.shape == (chains, 10)
-    assert infos.acceptance_rate.shape == (chains, 1000)
+    post = sample(as_target(gaussian(params), dim=10), NUTS(), chains=4, warmup=1000, draws=1000,
+                  seed=1, progress=False)
+    assert post.step_size.shape == (4,) and post.inverse_mass_matrix.shape == (4, 10)
+    assert post.warmup_stats["acceptance_rate"].shape == (4, 1000)
     # the last slow window (iterations 450..949) estimates the variances
-    np.testing.assert_allclose(np.asarray(imm), np.broadcast_to(SCALES ** 2, (chains, 10)),
+    np.testing.assert_allclose(post.inverse_mass_matrix, np.broadcast_to(SCALES ** 2, (4, 10)),
                                rtol=0.25)
     # dual averaging runs uninterrupted through that window: the acceptance
     # statistic averages to the target
-    accept = np.asarray(infos.acceptance_rate)[:, 650:950].mean()
+    accept = post.warmup_stats["acceptance_rate"][:, 650:950].mean()
     assert abs(accept - 0.8) < 0.05, accept
     # sampling with exp(log_step_size_avg), like Stan, accepts a bit more than the target
-    draws, info = run_chains(jax.random.PRNGKey(2), state.position,
-                             switch_params(np.diag(SCALES ** 2)), step_size, imm,
-                             target=gaussian_or_funnel, num_draws=1000)
-    assert 0.75 < float(info.acceptance_rate.mean()) < 0.97
-    assert float(np.mean(np.asarray(info.num_integration_steps))) < 16  # well conditioned now
-    assert not bool(info.is_divergent.any())
+    assert 0.75 < float(post.stats["acceptance_rate"].mean()) < 0.97
+    assert float(post.stats["num_integration_steps"].mean()) < 16  # well conditioned now
+    assert not post.divergences.any()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import credo
-from credo.mcmc import runner
+from credo.mcmc import chunks, runner
 from credo.ppl.logdensity import _init_candidate
 from credo.ppl.examples import EIGHT_SCHOOLS_DATA, eight_schools_noncentered, flu_prevalence
 
@@ -174,13 +174,13 @@ def test_unsynchronized_chains_make_the_lockstep_draws():
 def test_new_data_of_same_shape_does_not_recompile():
     kwargs = dict(chains=2, warmup=50, draws=50, seed=0, progress=False)
     credo.nuts(eight_schools_noncentered, EIGHT_SCHOOLS_DATA, **kwargs)
-    compiled = runner._chunk_unsynchronized_jit._cache_size()
+    compiled = chunks._chunk_unsynchronized_jit._cache_size()
     # the initial points (and their log density and gradient) are compiled once per structure too
     init_compiled = _init_candidate._cache_size()
     assert compiled >= 1 and init_compiled >= 1
     other = {"y": EIGHT_SCHOOLS_DATA["y"] * 0.5, "sigma": EIGHT_SCHOOLS_DATA["sigma"] + 1.0}
     post = credo.nuts(eight_schools_noncentered, other, **kwargs)
-    assert runner._chunk_unsynchronized_jit._cache_size() == compiled
+    assert chunks._chunk_unsynchronized_jit._cache_size() == compiled
     assert _init_candidate._cache_size() == init_compiled
     assert post.draws["mu"].shape == (2, 50)
     # and the new data are really used: the observed data differ
@@ -192,9 +192,9 @@ def test_runs_of_other_lengths_and_targets_share_one_program():
         [64, 64, 64, 128, 128, 8192]
     kwargs = dict(chains=2, seed=0, progress=False)
     a = credo.nuts(flu_prevalence, FLU, warmup=100, draws=100, **kwargs)
-    compiled = runner._chunk_unsynchronized_jit._cache_size()
+    compiled = chunks._chunk_unsynchronized_jit._cache_size()
     b = credo.nuts(flu_prevalence, FLU, warmup=300, draws=200, target_accept=0.99, **kwargs)
-    assert runner._chunk_unsynchronized_jit._cache_size() == compiled
+    assert chunks._chunk_unsynchronized_jit._cache_size() == compiled
     # the target is a value the compiled adaptation really reads: aiming higher, smaller steps
     assert np.all(b.step_size < 0.8 * a.step_size), (a.step_size, b.step_size)
     assert b.stats["acceptance_rate"].mean() > 0.97
@@ -330,7 +330,7 @@ def test_every_statistic_is_there_without_warmup_or_draws():
 
 
 def test_schedule_flags_follow_stan():
-    sched = runner.build_schedule(1000, 10, 100, adapt_mass=True)
+    sched = chunks.build_schedule(1000, 10, 100, adapt_mass=True)
     ends = np.nonzero(sched.window_end)[0]
     np.testing.assert_array_equal(ends, [99, 149, 249, 449, 949])
     assert sched.slow[75:950].all() and not sched.slow[:75].any() and not sched.slow[950:].any()
@@ -356,14 +356,14 @@ def test_parallel_chains_on_two_host_devices(tmp_path):
         assert jax.device_count() == 2, jax.devices()
         import credo
         from credo.ppl.examples import flu_prevalence
-        from credo.mcmc import runner
+        from credo.mcmc import chunks
         par = credo.nuts(flu_prevalence, {{"n": 100, "y": 12}}, chain_method="parallel", **{kw!r})
         np.save({str(tmp_path / "par.npy")!r}, par.draws["theta"])
         # a second run reuses the sharded program: no new jitted function, no new compile
-        sharded = runner._parallel_chunk(tuple(jax.devices()), runner._chunk_unsynchronized)
+        sharded = chunks._parallel_chunk(tuple(jax.devices()), chunks._chunk_unsynchronized)
         compiled = sharded._cache_size()
         credo.nuts(flu_prevalence, {{"n": 100, "y": 12}}, chain_method="parallel", **{{**{kw!r}, "seed": 6}})
-        assert runner._parallel_chunk.cache_info().currsize == 1, runner._parallel_chunk.cache_info()
+        assert chunks._parallel_chunk.cache_info().currsize == 1, chunks._parallel_chunk.cache_info()
         assert sharded._cache_size() == compiled, (sharded._cache_size(), compiled)
         print("ok", par.draws["theta"].shape)
     """)

@@ -13,8 +13,11 @@ run inside ``jit``, ``vmap`` (one adaptation per chain) and ``lax.scan``.
   (step size only), doubling slow windows (mass matrix too) and a fast final
   buffer.
 * :func:`find_reasonable_step_size` is Stan's ``init_stepsize`` heuristic.
-* :func:`window_adaptation` combines them, and :func:`run_warmup` runs a
-  kernel through the whole warmup with ``lax.scan``.
+* :func:`windowed_welford` is the Welford estimate over those windows, and
+  :func:`window_adaptation` combines it with dual averaging as an
+  ``(init, update, final)`` triple, the warmup of ``credo.nuts`` and
+  ``credo.hmc`` (the runner calls it; BlackJAX's ``window_adaptation`` is
+  built the same way).
 
 References
 ----------
@@ -52,10 +55,10 @@ __all__ = [
     "WarmupStage",
     "warmup_stages",
     "find_reasonable_step_size",
+    "windowed_welford",
     "WindowAdaptationState",
     "window_adaptation",
     "restart_step_size",
-    "run_warmup",
 ]
 
 
@@ -307,9 +310,9 @@ def warmup_stages(num_warmup: int, **schedule_kwargs) -> WarmupStage:
 
 # -- initial step size ---------------------------------------------------------------------
 def _step_size_search(key, state: HMCState, logdensity_fn, inverse_mass_matrix,
-                      initial_step_size, active, target_accept=0.8, max_iterations=100,
+                      initial_step_size, target_accept=0.8, max_iterations=100,
                       integrator=velocity_verlet):
-    """Stan's ``init_stepsize``; returns ``initial_step_size`` at once where ``active`` is False."""
+    """Stan's ``init_stepsize`` (:func:`find_reasonable_step_size`)."""
     metric = as_metric(inverse_mass_matrix)
     step = integrator(logdensity_fn, metric.kinetic_energy_grad)
     dtype = state.position.dtype
@@ -345,8 +348,7 @@ def _step_size_search(key, state: HMCState, logdensity_fn, inverse_mass_matrix,
         out_of_range = (eps > 1e7) | (eps == 0)
         return eps, new_direction, i + 1, crossed | out_of_range
 
-    done = ~jnp.asarray(active) | skip
-    eps, _, _, _ = lax.while_loop(cond, body, (eps0, jnp.int32(0), jnp.int32(0), done))
+    eps, _, _, _ = lax.while_loop(cond, body, (eps0, jnp.int32(0), jnp.int32(0), skip))
     return eps
 
 
@@ -377,10 +379,52 @@ def find_reasonable_step_size(key, state: HMCState, logdensity_fn: Callable, inv
     Array, shape ()
     """
     return _step_size_search(key, state, logdensity_fn, inverse_mass_matrix, initial_step_size,
-                             True, target_accept, max_iterations)
+                             target_accept, max_iterations)
 
 
 # -- window adaptation ---------------------------------------------------------------------
+def _where(pred, on_true, on_false):
+    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+def windowed_welford(dense: bool = False):
+    """Welford estimates over Stan's slow windows, as ``(init, slow_update, slow_final)``.
+
+    The one mass-matrix estimator of the package: NUTS and HMC
+    (:func:`window_adaptation`) and random-walk Metropolis
+    (:class:`credo.mcmc.mh.RandomWalkMH`) all use it, as BlackJAX builds its
+    window adaptation from ``slow_update`` and ``slow_final``.
+
+    Parameters
+    ----------
+    dense : bool
+        Estimate the full covariance rather than the variances.
+
+    Returns
+    -------
+    init : callable
+        ``init(dim, dtype=None) -> WelfordState``.
+    slow_update : callable
+        ``slow_update(state, position, in_window) -> WelfordState``: the
+        position enters the estimate where ``in_window`` (a slow window).
+    slow_final : callable
+        ``slow_final(state, window_end) -> (covariance, state)``: the
+        regularized estimate of the window (:func:`welford`'s ``covariance``;
+        the caller uses it where ``window_end``) and the estimator for the next
+        window, restarted where ``window_end``.
+    """
+    w_init, w_update, w_covariance = welford(dense)
+
+    def slow_update(state: WelfordState, position, in_window) -> WelfordState:
+        return _where(in_window, w_update(state, position), state)
+
+    def slow_final(state: WelfordState, window_end):
+        fresh = w_init(state.mean.shape[0], state.mean.dtype)
+        return w_covariance(state), _where(window_end, fresh, state)
+
+    return w_init, slow_update, slow_final
+
+
 class WindowAdaptationState(NamedTuple):
     """Per-chain warmup state.
 
@@ -392,149 +436,92 @@ class WindowAdaptationState(NamedTuple):
         Inverse mass matrix for the next transition.
     dual_averaging : DualAveragingState
     welford : WelfordState
+    target_accept : Array, shape ()
+        The dual averaging target, a value of the state rather than a constant
+        of a compiled program, so that runs differing only in it share one.
     """
 
     step_size: jax.Array
     inverse_mass_matrix: jax.Array
     dual_averaging: DualAveragingState
     welford: WelfordState
+    target_accept: jax.Array
 
 
-def window_adaptation(dense: bool = False, target_accept: float = 0.8):
-    """Stan's windowed adaptation as an ``(init, update)`` pair.
+def window_adaptation(dense: bool = False, target_accept: float = 0.8, *,
+                      adapt_step_size: bool = True, adapt_mass: bool = True):
+    """Stan's windowed adaptation as an ``(init, update, final)`` triple.
 
     Every warmup iteration updates the dual averaging with the transition's
-    acceptance statistic. In slow windows the new position also feeds the
-    Welford estimator; at the end of each slow window the inverse mass matrix
-    becomes the regularized estimate, the estimator restarts, and dual
-    averaging restarts with ``mu = log(10 * step_size)``. After the last
-    iteration the step size is ``exp(log_step_size_avg)``.
+    acceptance statistic (the fast update). In slow windows the new position
+    also feeds :func:`windowed_welford`; at the end of each slow window the
+    inverse mass matrix becomes the regularized estimate and the estimator
+    restarts. After the last iteration the step size is ``exp(log_step_size_avg)``.
 
-    (Stan also reruns :func:`find_reasonable_step_size` after each mass
-    matrix update; that needs a key and the log density, so
-    :func:`run_warmup` does it, and so can any caller, with
-    :func:`restart_step_size`.)
+    After each mass matrix update Stan reruns :func:`find_reasonable_step_size`
+    and restarts dual averaging around the step size it finds
+    (:func:`restart_step_size`, ``mu = log(10 * step_size)``). The search
+    needs a key and the log density, so the caller does both, before the
+    first iteration and after each window (the runner's
+    ``Hamiltonian.prepare``); ``update`` leaves the dual averaging to it.
+    (Restarting it here as well would change nothing but the compiled
+    program, and with it XLA's rounding of the draws.)
 
     Parameters
     ----------
     dense : bool
         Dense rather than diagonal mass matrix.
     target_accept : float
+        Stored in the state by ``init``; ``update`` reads it from there.
+    adapt_step_size, adapt_mass : bool
+        Static: leave the step size (the mass matrix) as ``init`` set it.
 
     Returns
     -------
     init : callable
-        ``init(position_state, initial_step_size, dim) -> WindowAdaptationState``;
-        ``position_state`` is an :class:`HMCState` or a position, used for
-        its dtype; the inverse mass matrix starts at the identity.
+        ``init(dim, dtype, initial_step_size) -> WindowAdaptationState``;
+        the inverse mass matrix starts at the identity.
     update : callable
         ``update(state, stage, chain_state, acceptance_rate) -> WindowAdaptationState``
         with ``stage`` a :class:`WarmupStage` (one iteration's entries) and
-        ``chain_state`` the chain state after the transition.
+        ``chain_state`` the chain state after the transition (or its position).
+    final : callable
+        ``final(state) -> (step_size, inverse_mass_matrix)``, the adapted values.
     """
-    da_init, da_update = dual_averaging(target_accept)
-    w_init, w_update, w_covariance = welford(dense)
+    w_init, slow_update, slow_final = windowed_welford(dense)
 
-    def init(position_state, initial_step_size, dim: int) -> WindowAdaptationState:
-        position = getattr(position_state, "position", position_state)
-        dtype = jnp.result_type(position)
+    def init(dim: int, dtype, initial_step_size) -> WindowAdaptationState:
+        da_init, _ = dual_averaging()  # its init does not depend on the target
         step_size = jnp.asarray(initial_step_size, dtype)
-        imm = jnp.eye(dim, dtype=dtype) if dense else jnp.ones(dim, dtype)
-        return WindowAdaptationState(step_size, imm, da_init(step_size), w_init(dim, dtype))
+        imm = jnp.eye(dim, dtype=dtype) if dense else jnp.ones(dim, dtype=dtype)
+        return WindowAdaptationState(step_size, imm, da_init(step_size), w_init(dim, dtype),
+                                     jnp.asarray(target_accept, dtype))
 
     def update(state: WindowAdaptationState, stage: WarmupStage, chain_state,
                acceptance_rate) -> WindowAdaptationState:
         position = getattr(chain_state, "position", chain_state)
-        da = da_update(state.dual_averaging, acceptance_rate)
-        step_size = jnp.exp(da.log_step_size)
-        estimator = _where(stage.is_slow_window, w_update(state.welford, position), state.welford)
-        window_end = stage.is_slow_window & stage.is_window_end
-        imm = jnp.where(window_end, w_covariance(estimator), state.inverse_mass_matrix)
-        estimator = _where(window_end, w_init(position.shape[0], position.dtype), estimator)
-        da = _where(window_end, da_init(step_size), da)
-        step_size = jnp.where(stage.is_last, jnp.exp(da.log_step_size_avg), step_size)
-        return WindowAdaptationState(step_size, imm, da, estimator)
+        _, da_update = dual_averaging(state.target_accept)
+        step_size, da = state.step_size, state.dual_averaging
+        if adapt_step_size:
+            da = da_update(da, acceptance_rate)
+            step_size = jnp.where(stage.is_last, jnp.exp(da.log_step_size_avg),
+                                  jnp.exp(da.log_step_size))
+        estimator, imm = state.welford, state.inverse_mass_matrix
+        if adapt_mass:
+            window_end = stage.is_slow_window & stage.is_window_end
+            estimator = slow_update(estimator, position, stage.is_slow_window)
+            covariance, estimator = slow_final(estimator, window_end)
+            imm = jnp.where(window_end, covariance, imm)
+        return WindowAdaptationState(step_size, imm, da, estimator, state.target_accept)
 
-    return init, update
+    def final(state: WindowAdaptationState):
+        return state.step_size, state.inverse_mass_matrix
+
+    return init, update, final
 
 
-def restart_step_size(state: WindowAdaptationState, step_size,
-                      target_accept: float = 0.8) -> WindowAdaptationState:
+def restart_step_size(state: WindowAdaptationState, step_size) -> WindowAdaptationState:
     """Use ``step_size`` from now on and restart dual averaging around it (``mu = log(10 step_size)``)."""
-    da_init, _ = dual_averaging(target_accept)
+    da_init, _ = dual_averaging()
     step_size = jnp.asarray(step_size, state.step_size.dtype)
     return state._replace(step_size=step_size, dual_averaging=da_init(step_size))
-
-
-def _where(pred, on_true, on_false):
-    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
-
-
-def run_warmup(key, kernel_fn: Callable, initial_state: HMCState, logdensity_fn: Callable,
-               num_warmup: int, *, dense: bool = False, target_accept: float = 0.8,
-               initial_step_size: float = 1.0, search_step_size: bool = True,
-               **schedule_kwargs):
-    """Run Stan's windowed warmup for one chain with ``lax.scan``.
-
-    Before the first iteration, and after each mass matrix update, the step
-    size is reset by :func:`find_reasonable_step_size` (as Stan does) when
-    ``search_step_size``. ``vmap`` it over chains: keys and initial states
-    batched, the rest shared.
-
-    Parameters
-    ----------
-    key : PRNG key
-    kernel_fn : callable
-        ``kernel_fn(key, state, logdensity_fn, step_size, inverse_mass_matrix)
-        -> (state, info)`` with ``info.acceptance_rate``, e.g. a NUTS kernel
-        with ``max_tree_depth`` bound.
-    initial_state : HMCState
-    logdensity_fn : callable
-    num_warmup : int
-        Static.
-    dense : bool
-    target_accept : float
-    initial_step_size : float
-    search_step_size : bool
-    **schedule_kwargs
-        ``initial_buffer``, ``final_buffer``, ``first_window`` for
-        :func:`warmup_schedule`.
-
-    Returns
-    -------
-    state : HMCState
-        The chain state after warmup.
-    (step_size, inverse_mass_matrix) : tuple of arrays
-        The adapted parameters.
-    infos
-        The kernel's per-iteration infos, stacked (leading axis ``num_warmup``).
-    """
-    init, update = window_adaptation(dense, target_accept)
-    dim = initial_state.position.shape[0]
-    adapt = init(initial_state, initial_step_size, dim)
-    key_init, key_scan = rng.split(key)
-    if search_step_size:
-        adapt = restart_step_size(adapt, find_reasonable_step_size(
-            key_init, initial_state, logdensity_fn, adapt.inverse_mass_matrix, adapt.step_size,
-            target_accept=0.8), target_accept)
-    stages = jax.tree.map(jnp.asarray, warmup_stages(num_warmup, **schedule_kwargs))
-
-    def one_step(carry, xs):
-        state, adapt = carry
-        key, stage = xs
-        key_step, key_search = rng.split(key)
-        state, info = kernel_fn(key_step, state, logdensity_fn, adapt.step_size,
-                                adapt.inverse_mass_matrix)
-        adapt = update(adapt, stage, state, info.acceptance_rate)
-        if search_step_size:
-            # the search runs (and costs) only where a window ended, also under vmap
-            searched = _step_size_search(key_search, state, logdensity_fn,
-                                         adapt.inverse_mass_matrix, adapt.step_size,
-                                         stage.is_window_end & ~stage.is_last)
-            adapt = _where(stage.is_window_end & ~stage.is_last,
-                           restart_step_size(adapt, searched, target_accept), adapt)
-        return (state, adapt), info
-
-    keys = rng.split(key_scan, num_warmup)
-    (state, adapt), infos = lax.scan(one_step, (initial_state, adapt), (keys, stages))
-    return state, (adapt.step_size, adapt.inverse_mass_matrix), infos

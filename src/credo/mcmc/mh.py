@@ -49,7 +49,7 @@ import numpy as np
 
 from credo.errors import ArgumentError, ModelError
 
-from . import _checks, runner
+from . import _checks, adaptation, runner
 from .posterior import Posterior
 from .runner import Algorithm
 from .target import as_target, require_latents
@@ -200,8 +200,6 @@ class RandomWalkMH(Algorithm):
         return state.position
 
     def init_tuning(self, dim, dtype):
-        from . import adaptation
-
         scale = self.initial_scale
         if scale is None:
             log_scale, factor = math.log(2.38 / math.sqrt(max(dim, 1))), jnp.eye(dim, dtype=dtype)
@@ -211,7 +209,7 @@ class RandomWalkMH(Algorithm):
             if len(scale) != dim:
                 raise ModelError(f"scale has {len(scale)} entries; the target has dimension {dim}")
             log_scale, factor = 0.0, jnp.diag(jnp.asarray(scale, dtype=dtype))
-        welford = adaptation.welford(True)[0](dim) if self.adapt_covariance else ()
+        welford = adaptation.windowed_welford(dense=True)[0](dim) if self.adapt_covariance else ()
         return RWTuning(jnp.asarray(log_scale, dtype), factor, jnp.zeros((), jnp.int32), welford)
 
     def step(self, key, state, fn, tuning):
@@ -227,8 +225,6 @@ class RandomWalkMH(Algorithm):
         return _repeat(transition, key, state, self.thin)
 
     def adapt(self, tuning, state, info, x):
-        from . import adaptation
-
         dim = state.position.shape[0]
         log_scale, count = tuning.log_scale, tuning.count
         if self.adapt_scale:
@@ -236,19 +232,16 @@ class RandomWalkMH(Algorithm):
                                              self._target(dim))
         welford, factor = tuning.welford, tuning.factor
         if self.adapt_covariance:
-            w_init, w_update, w_covariance = adaptation.welford(True)
-            updated = w_update(welford, state.position)
-            welford = jax.tree.map(lambda new, old: jnp.where(x.slow, new, old), updated, welford)
+            _, slow_update, slow_final = adaptation.windowed_welford(dense=True)
+            welford = slow_update(welford, state.position, x.slow)
+            covariance, welford = slow_final(welford, x.window_end)
             # the estimate is regularised toward a small multiple of I, so it
             # stays positive definite even from the few draws of early windows
-            new_factor = jnp.linalg.cholesky(w_covariance(welford))
-            factor = jnp.where(x.window_end, new_factor, factor)
+            factor = jnp.where(x.window_end, jnp.linalg.cholesky(covariance), factor)
             # the covariance now carries the posterior's scale: restart the
             # scale at the optimum for a Gaussian with that covariance
             log_scale = jnp.where(x.window_end, math.log(2.38 / math.sqrt(dim)), log_scale)
             count = jnp.where(x.window_end, 0, count)
-            fresh = w_init(dim)
-            welford = jax.tree.map(lambda f, cur: jnp.where(x.window_end, f, cur), fresh, welford)
         return RWTuning(log_scale, factor, count, welford)
 
     def stats(self, state, info, tuning):

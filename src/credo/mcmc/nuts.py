@@ -33,7 +33,7 @@ from .metrics import as_metric, momentum_from_normal
 from .trajectory import (
     TrajectoryResult,
     TrajectoryState,
-    build_trajectory,
+    run_trajectory,
     trajectory_done,
     trajectory_init,
     trajectory_result,
@@ -85,14 +85,6 @@ class NUTSInfo(NamedTuple):
     tree_depth: jax.Array
 
 
-def _start(key, state: HMCState, metric):
-    """The momentum draw and the integrator state a transition starts from."""
-    key_momentum, key_trajectory = rng.split(key)
-    momentum = metric.sample_momentum(key_momentum, state.position)
-    start = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
-    return key_trajectory, momentum, start
-
-
 def _finish(result: TrajectoryResult, momentum):
     """The next chain state and the transition's diagnostics."""
     proposal = result.proposal
@@ -110,41 +102,6 @@ def _finish(result: TrajectoryResult, momentum):
         tree_depth=result.depth,
     )
     return new_state, info
-
-
-def build_kernel(integrator: Callable = velocity_verlet, divergence_threshold: float = 1000.0):
-    """Build a NUTS transition kernel.
-
-    Parameters
-    ----------
-    integrator : callable
-        ``integrator(logdensity_fn, kinetic_energy_grad_fn) -> step``.
-    divergence_threshold : float
-        Energy error ``H - H0`` above which a leapfrog step is divergent
-        (Stan's ``max_deltaH``).
-
-    Returns
-    -------
-    kernel : callable
-        ``kernel(key, state, logdensity_fn, step_size, inverse_mass_matrix,
-        max_tree_depth=10) -> (HMCState, NUTSInfo)``; pure, jittable and
-        vmappable (under ``vmap`` the loop runs until every chain's
-        trajectory is done). ``inverse_mass_matrix`` is a ``(d,)`` diagonal,
-        a ``(d, d)`` matrix or a :class:`~credo.mcmc.metrics.Metric`;
-        ``max_tree_depth`` is a static Python int in ``[1, 30]``.
-    """
-
-    def kernel(key, state: HMCState, logdensity_fn: Callable, step_size, inverse_mass_matrix,
-               max_tree_depth: int = 10):
-        metric = as_metric(inverse_mass_matrix)
-        step = integrator(logdensity_fn, metric.kinetic_energy_grad)
-        key_trajectory, momentum, start = _start(key, state, metric)
-        result = build_trajectory(key_trajectory, step, metric, start,
-                                  jnp.asarray(step_size, state.position.dtype),
-                                  max_tree_depth, divergence_threshold)
-        return _finish(result, momentum)
-
-    return kernel
 
 
 # -- one transition, one leapfrog step at a time ----------------------------------------------
@@ -173,7 +130,7 @@ class TransitionNoise(NamedTuple):
 
 
 def transition_noise(key, position) -> TransitionNoise:
-    """The random numbers that :func:`build_kernel`'s kernel draws from ``key``."""
+    """The random numbers of one transition from ``key`` (those :func:`build_kernel`'s kernel uses)."""
     key_momentum, key_trajectory = rng.split(key)
     normal = rng.normal(key_momentum, jnp.shape(position), jnp.result_type(position))
     return TransitionNoise(normal, *transition_words(key_trajectory))
@@ -226,3 +183,45 @@ def transition_done(transition: Transition):
 def transition_finish(transition: Transition):
     """``(HMCState, NUTSInfo)`` of an ended transition, as :func:`build_kernel`'s kernel returns."""
     return _finish(trajectory_result(transition.trajectory), transition.momentum)
+
+
+# -- the kernel: the transition above, run to its end ------------------------------------------
+def build_kernel(integrator: Callable = velocity_verlet, divergence_threshold: float = 1000.0):
+    """Build a NUTS transition kernel from the transition pieces above.
+
+    ``kernel(key, ...)`` is :func:`transition_noise`, :func:`transition_init`,
+    the trajectory's leapfrog loop (:func:`~credo.mcmc.trajectory.run_trajectory`,
+    the loop that :func:`transition_step` makes one turn of) and
+    :func:`transition_finish`, so it draws the same random numbers as a
+    runner that steps the transition itself, by construction.
+
+    Parameters
+    ----------
+    integrator : callable
+        ``integrator(logdensity_fn, kinetic_energy_grad_fn) -> step``.
+    divergence_threshold : float
+        Energy error ``H - H0`` above which a leapfrog step is divergent
+        (Stan's ``max_deltaH``).
+
+    Returns
+    -------
+    kernel : callable
+        ``kernel(key, state, logdensity_fn, step_size, inverse_mass_matrix,
+        max_tree_depth=10) -> (HMCState, NUTSInfo)``; pure, jittable and
+        vmappable (under ``vmap`` the loop runs until every chain's
+        trajectory is done). ``inverse_mass_matrix`` is a ``(d,)`` diagonal,
+        a ``(d, d)`` matrix or a :class:`~credo.mcmc.metrics.Metric`;
+        ``max_tree_depth`` is a static Python int in ``[1, 30]``.
+    """
+
+    def kernel(key, state: HMCState, logdensity_fn: Callable, step_size, inverse_mass_matrix,
+               max_tree_depth: int = 10):
+        transition = transition_init(transition_noise(key, state.position), state, step_size,
+                                     inverse_mass_matrix, max_tree_depth)
+        metric = as_metric(inverse_mass_matrix)
+        step = integrator(logdensity_fn, metric.kinetic_energy_grad)
+        trajectory = run_trajectory(transition.trajectory, step, metric, max_tree_depth,
+                                    divergence_threshold)
+        return transition_finish(transition._replace(trajectory=trajectory))
+
+    return kernel

@@ -30,7 +30,7 @@ by a single gather from a table of precomputed rules; the checkpoints are one
 when a subtree is complete; and the per-step random numbers come from an
 unrolled Threefry hash instead of JAX's rolled one. Under ``vmap`` the loop
 runs the chains in lockstep without re-selecting its whole carry after every
-step (:func:`_while_loop_lockstep`), which otherwise copies the checkpoints
+step (:func:`credo.mcmc.lockstep.while_loop_lockstep`), which otherwise copies the checkpoints
 of every chain at every step.
 
 References
@@ -55,17 +55,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.custom_batching import custom_vmap
 
 from credo.errors import ArgumentError
 
-try:
-    from jax.extend.core import ClosedJaxpr, jaxpr_as_fun
-except ImportError:  # older JAX
-    from jax.core import ClosedJaxpr, jaxpr_as_fun
-
 from . import rng
 from .integrators import IntegratorState
+from .lockstep import while_loop_lockstep
 from .rng import threefry2x32
 from .metrics import Metric
 from .proposal import (
@@ -92,6 +87,7 @@ __all__ = [
     "trajectory_step",
     "trajectory_done",
     "trajectory_result",
+    "run_trajectory",
     "build_trajectory",
     "MAX_SUPPORTED_TREE_DEPTH",
 ]
@@ -275,65 +271,6 @@ def _step_uniforms(seed, index, dtype):
     """
     w0, w1 = threefry2x32(seed, (index.astype(jnp.uint32), jnp.uint32(0)))
     return _to_uniform(w0, dtype), _to_uniform(w1, dtype)
-
-
-# -- lockstep while loop -------------------------------------------------------------------
-def _while_loop_lockstep(cond_fun: Callable, body_fun: Callable, init_val,
-                         batched_body_fun: Callable | None = None):
-    """``lax.while_loop`` whose ``vmap`` runs the batch in lockstep without per-step selects.
-
-    ``vmap`` of a ``while_loop`` with a batched predicate runs until every
-    member is done and, after every step, selects between the new and the old
-    value of *every* carried array so that finished members stay put. With
-    the NUTS checkpoints in the carry that copy costs several times the rest
-    of the step. Here the batched loop simply runs ``vmap(body_fun)`` while
-    any member's ``cond_fun`` holds, so ``body_fun`` must itself leave a
-    finished state unchanged (in every part the caller uses). Unbatched, it
-    is ``lax.while_loop``.
-
-    ``batched_body_fun``, if given, computes the same as ``body_fun`` and
-    replaces it under ``vmap`` (where, e.g., a ``lax.cond`` that skips work
-    would become a select that does all of it).
-
-    Closed-over values (batched or not) are hoisted into explicit arguments,
-    as :func:`jax.custom_batching.custom_vmap` requires.
-    """
-    flat, tree = jax.tree.flatten(init_val)
-
-    def trace(fun):
-        return jax.make_jaxpr(lambda *c: jax.tree.leaves(fun(tree.unflatten(c))))(*flat)
-
-    cond_closed = trace(cond_fun)
-    body_closed = trace(body_fun)
-    batched_closed = body_closed if batched_body_fun is None else trace(batched_body_fun)
-
-    def run(closed, consts, carry):
-        return jaxpr_as_fun(ClosedJaxpr(closed.jaxpr, consts))(*carry)
-
-    @custom_vmap
-    def loop(cond_consts, body_consts, batched_consts, carry):
-        del batched_consts
-        return lax.while_loop(lambda c: run(cond_closed, cond_consts, c)[0],
-                              lambda c: run(body_closed, body_consts, c), carry)
-
-    @loop.def_vmap
-    def loop_batched(axis_size, in_batched, cond_consts, body_consts, batched_consts, carry):
-        cond_batched, _, body_batched, carry_batched = in_batched
-        carry = [c if b else jnp.broadcast_to(c, (axis_size,) + jnp.shape(c))
-                 for c, b in zip(carry, carry_batched)]
-
-        def axes(flags):
-            return [0 if b else None for b in flags]
-
-        vcond = jax.vmap(lambda k, c: run(cond_closed, k, c)[0], in_axes=(axes(cond_batched), 0))
-        vbody = jax.vmap(lambda k, c: run(batched_closed, k, c), in_axes=(axes(body_batched), 0))
-        out = lax.while_loop(lambda c: jnp.any(vcond(cond_consts, c)),
-                             lambda c: vbody(batched_consts, c), carry)
-        return out, [True] * len(out)
-
-    out = loop(list(cond_closed.consts), list(body_closed.consts), list(batched_closed.consts),
-               flat)
-    return tree.unflatten(out)
 
 
 # -- the trajectory ------------------------------------------------------------------------
@@ -609,7 +546,7 @@ def trajectory_step(state: TrajectoryState, step: Callable, metric: Metric,
     a = _Rows(_ROWS, (vectors, scalars))
     leaf, expansion = counters[_C["leaf"]], counters[_C["expansion"]]
     num_steps, depth = counters[_C["num_steps"]], counters[_C["depth"]]
-    # under vmap, finished chains still run the body (see _while_loop_lockstep)
+    # under vmap, finished chains still run the body (see lockstep.while_loop_lockstep)
     active = counters[_C["done"]] == 0
     right = _going_right(state.directions, expansion)
     u_leaf, u_merge = _step_uniforms(seed, num_steps, dtype)
@@ -704,14 +641,32 @@ def trajectory_result(state: TrajectoryState) -> TrajectoryResult:
         depth=counters[_C["depth"]], acceptance_rate=a.scalar("stats") / num_steps)
 
 
+def run_trajectory(state: TrajectoryState, step: Callable, metric: Metric,
+                   max_tree_depth: int = 10,
+                   divergence_threshold: float = 1000.0) -> TrajectoryState:
+    """:func:`trajectory_step` until :func:`trajectory_done`, in one ``while_loop``.
+
+    The only loop over a trajectory's leapfrog steps: :func:`build_trajectory`
+    and the NUTS kernel (:func:`credo.mcmc.nuts.build_kernel`) both run it.
+    Under ``vmap`` the chains run in lockstep until the longest trajectory
+    ends, and the batched body batches the merge checks.
+    """
+    max_tree_depth = _check_depth(max_tree_depth)
+
+    def body(s, batched=False):
+        return trajectory_step(s, step, metric, max_tree_depth, divergence_threshold, batched)
+
+    return while_loop_lockstep(lambda s: ~trajectory_done(s), body, state,
+                               lambda s: body(s, batched=True))
+
+
 def build_trajectory(key, step: Callable, metric: Metric, initial_state: IntegratorState,
                      step_size, max_tree_depth: int = 10,
                      divergence_threshold: float = 1000.0) -> TrajectoryResult:
     """Run one NUTS trajectory: doublings and leapfrog steps in a single ``while_loop``.
 
-    :func:`trajectory_init`, then :func:`trajectory_step` until
-    :func:`trajectory_done`, then :func:`trajectory_result`. Under ``vmap``
-    the chains run in lockstep until the longest trajectory ends.
+    :func:`trajectory_init`, then :func:`run_trajectory`, then
+    :func:`trajectory_result`.
 
     Parameters
     ----------
@@ -734,10 +689,5 @@ def build_trajectory(key, step: Callable, metric: Metric, initial_state: Integra
     max_tree_depth = _check_depth(max_tree_depth)
     state = trajectory_init(transition_words(key), metric, initial_state, step_size,
                             max_tree_depth)
-
-    def body(s, batched=False):
-        return trajectory_step(s, step, metric, max_tree_depth, divergence_threshold, batched)
-
-    state = _while_loop_lockstep(lambda s: ~trajectory_done(s), body, state,
-                                 lambda s: body(s, batched=True))
-    return trajectory_result(state)
+    return trajectory_result(run_trajectory(state, step, metric, max_tree_depth,
+                                            divergence_threshold))
