@@ -36,7 +36,7 @@ __version__ = "0.1.0"
 _LAZY_SUBMODULES = {"distributions", "viz", "learn", "ppl", "mcmc", "diagnostics", "vi", "sampling",
                     "vae"}
 #: Samplers and optimisers, re-exported lazily: name -> module.
-_LAZY_NAMES = {"nuts": "credo.mcmc.runner", "hmc": "credo.mcmc.runner",
+_LAZY_NAMES = {"nuts": "credo.workflow", "hmc": "credo.workflow",
                "Posterior": "credo.mcmc.posterior", "load_posterior": "credo.mcmc.posterior_io", "mh": "credo.mcmc.mh",
                "gibbs": "credo.mcmc.gibbs", "advi": "credo.vi", "pathfinder": "credo.vi",
                "Approximation": "credo.vi", "compare": "credo.vi", "cavi": "credo.vi",

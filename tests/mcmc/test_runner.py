@@ -390,6 +390,24 @@ def test_pathfinder_initialisation():
     assert abs(post.draws["theta"].mean() - BETA_13_89.mean()) < 0.02
 
 
+def test_an_initialiser_may_be_passed_in_and_pathfinder_is_resolved_above_mcmc():
+    """credo.mcmc does not import credo.vi: init="pathfinder" is credo.nuts's (credo.workflow)."""
+    seen = {}
+
+    def init(model, data, chains, key):
+        seen.update(model=model, chains=chains)
+        return np.full((chains, 1), -1.5)
+
+    post = runner.nuts(flu_prevalence, FLU, chains=2, warmup=20, draws=5, seed=0, progress=False,
+                       init=init)
+    assert seen == {"model": flu_prevalence, "chains": 2} and post.draws["theta"].shape == (2, 5)
+    with pytest.raises(credo.ArgumentError, match="credo.vi.pathfinder_init"):
+        runner.nuts(flu_prevalence, FLU, progress=False, init="pathfinder")
+    from credo import workflow
+
+    assert credo.nuts is workflow.nuts and credo.hmc is workflow.hmc
+
+
 def test_progress_in_a_log_file_is_a_few_plain_lines(capsys):
     """Issue 21: tqdm wrote runs of carriage returns into log files."""
     credo.nuts(flu_prevalence, FLU, chains=2, warmup=300, draws=300, seed=2, progress=True)

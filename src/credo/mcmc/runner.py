@@ -301,10 +301,17 @@ def _stat_shapes(target, algorithm, dtype_name: str) -> dict:
 
 
 def _initial_positions(target, key, chains, init):
-    if isinstance(init, str) and init == "pathfinder":
-        raise ArgumentError("init", "init='pathfinder' is resolved by credo.nuts / credo.hmc; pass "
-                            "the points from credo.vi.pathfinder_init to runner.sample as an array")
+    _refuse_pathfinder(init)
     return initial_positions(target, key, chains, init)
+
+
+def _refuse_pathfinder(init):
+    # MCMC and VI are peers (neither imports the other): the string is resolved above both
+    if isinstance(init, str) and init == "pathfinder":
+        raise ArgumentError("init", "init='pathfinder' is resolved by credo.nuts / credo.hmc "
+                                    "(credo.workflow); here pass the points of "
+                                    "credo.vi.pathfinder_init as an array, or an initialiser "
+                                    "init(model, data, chains, key) -> (chains, dim) array")
 
 
 def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: int = 1000,
@@ -326,12 +333,10 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
     if step_size is not None:
         step_size = _checks.positive("step_size", step_size)
     divergence_threshold = _checks.positive("divergence_threshold", divergence_threshold)
+    _refuse_pathfinder(init)
     with _StopOnInterrupt():  # Ctrl-C while the model compiles also stops the run cleanly
-        if isinstance(init, str) and init == "pathfinder":
-            from credo.vi import pathfinder_init
-
-            init = np.asarray(pathfinder_init(model, data, num_chains=int(chains),
-                                              seed=rng.key_from_seed(seed)))
+        if callable(init):  # an initialiser (e.g. Pathfinder's, passed in by credo.workflow)
+            init = np.asarray(init(model, data, int(chains), rng.key_from_seed(seed)))
         target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
         require_latents(target.dim)
         settings = dict(target_accept=target_accept, dense_mass=bool(dense_mass),
@@ -468,10 +473,14 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
         the available JAX devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``).
     progress : bool
         Show a progress bar and print the summary and warnings at the end.
-    init : {"uniform", "median", "prior", "pathfinder"}, dict or array
+    init : {"uniform", "median", "prior", "pathfinder"}, dict, array or callable
         Initial points: a strategy (Uniform(-2, 2) in unconstrained space by
-        default), constrained values per site, or flat unconstrained arrays of
-        shape ``(dim,)`` or ``(chains, dim)``.
+        default), constrained values per site, flat unconstrained arrays of
+        shape ``(dim,)`` or ``(chains, dim)``, or an initialiser
+        ``init(model, data, chains, key) -> (chains, dim)``. ``"pathfinder"``
+        (Pathfinder's draws, :func:`credo.vi.pathfinder_init`) is resolved by
+        :func:`credo.nuts` and :func:`credo.hmc` (:mod:`credo.workflow`);
+        :func:`credo.mcmc.runner.nuts` refuses it, as MCMC does not import VI.
     step_size : float, optional
         A fixed step size (no step size adaptation), finite and > 0.
     chunk_size : int, optional
