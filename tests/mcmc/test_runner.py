@@ -376,11 +376,17 @@ def test_parallel_chains_on_two_host_devices(tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "par.npy"), vec.draws["theta"], rtol=1e-8)
 
 
-def test_progress_bar_and_report_print(capsys):
-    credo.nuts(flu_prevalence, FLU, chains=2, warmup=50, draws=50, seed=0, progress=True)
+def test_progress_bar_and_warnings_but_no_print(capsys):
+    """Issue 20: the runner prints nothing; the summary is report()'s, problems are warnings."""
+    from credo.mcmc.posterior import SamplerWarning
+
+    post = credo.nuts(flu_prevalence, FLU, chains=2, warmup=50, draws=50, seed=0, progress=True)
     captured = capsys.readouterr()
-    assert "theta" in captured.out and "NUTS" in captured.out
+    assert captured.out == ""
     assert "100%" in captured.err  # a tqdm bar on a terminal, plain progress lines here
+    assert "theta" in post.report() and "NUTS" in post.report()
+    with pytest.warns(SamplerWarning, match="too few draws"):
+        credo.nuts(flu_prevalence, FLU, chains=2, warmup=20, draws=2, seed=0, progress=True)
 
 
 def test_pathfinder_initialisation():

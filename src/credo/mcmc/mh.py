@@ -349,7 +349,8 @@ def mh(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 10
         (``warmup=0``: no adaptation, a plain fixed-scale random walk).
     seed : int or PRNG key
     progress : bool
-        Progress bar, then the summary, warnings and the acceptance rate per chain.
+        Progress bar, the run's problems as warnings (as :func:`credo.nuts`), then
+        the acceptance rate per chain is printed.
     proposal : "random_walk", Distribution or (sample_fn, log_prob_fn)
         ``"random_walk"``, or the fixed proposal of independence MH over the
         flat unconstrained vector (shape ``(dim,)``).

@@ -6,7 +6,15 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Posterior", "GradEvals"]
+__all__ = ["Posterior", "GradEvals", "SamplerWarning"]
+
+
+class SamplerWarning(UserWarning):
+    """A problem with an MCMC run (R-hat, ESS, divergences, tree depth, E-BFMI), from :attr:`Posterior.warnings`.
+
+    Issued by the samplers at the end of a run with ``progress=True``, through
+    :mod:`warnings`, so that a caller can filter, log or raise it.
+    """
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +147,7 @@ class Posterior:
         return list(messages)
 
     def report(self) -> str:
-        """The summary table and warnings as text (printed at the end of a run)."""
+        """The summary table and warnings as text (``print(posterior.report())``)."""
         lines = [f"{self.algorithm.upper()}: {self.num_chains} chains x {self.num_draws} draws, "
                  f"{int(self.divergences.sum())} divergences, "
                  f"{self.num_grad_evals.per_draw(self.num_chains * self.num_draws):.1f} "

@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -45,7 +46,7 @@ from .chunks import (
     _state_shapes,
     build_schedule,
 )
-from .posterior import GradEvals, Posterior
+from .posterior import GradEvals, Posterior, SamplerWarning
 from .target import as_target, initial_positions, require_latents
 from .trajectory import MAX_SUPPORTED_TREE_DEPTH
 
@@ -424,7 +425,9 @@ def _assemble(target, algorithm, outputs, groups, progress, *, interrupted, stat
         max_tree_depth=algorithm.max_tree_depth,
         timing=timing, warmup_draws=warm_draws, warmup_stats=warmup_stats)
     if progress:
-        print(posterior.report())
+        # the summary is the caller's to print (posterior.report()); problems are warnings
+        for message in posterior.warnings:
+            warnings.warn(message, SamplerWarning, stacklevel=2)
     return posterior
 
 
@@ -472,7 +475,9 @@ def nuts(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 
         plain ``vmap`` would); one chain after another; or chains sharded over
         the available JAX devices (``XLA_FLAGS=--xla_force_host_platform_device_count=N``).
     progress : bool
-        Show a progress bar and print the summary and warnings at the end.
+        Show a progress bar, and issue the run's problems (R-hat, ESS,
+        divergences, ...) as :class:`~credo.mcmc.posterior.SamplerWarning`
+        at the end; ``print(posterior.report())`` shows the summary table.
     init : {"uniform", "median", "prior", "pathfinder"}, dict, array or callable
         Initial points: a strategy (Uniform(-2, 2) in unconstrained space by
         default), constrained values per site, flat unconstrained arrays of
