@@ -502,9 +502,10 @@ def test_query_takes_targets_then_evidence_and_refuses_the_old_order():
 
 def test_shared_module_tables_are_read_only():
     """Issue 20: the one-hot and ones tables are shared by every engine in the process."""
-    from credo.exact import junction_tree as jt
+    from credo.exact import clique_tree
+    from credo.exact import evidence as jt
 
     clinic = credo.examples.clinic()
     credo.query(clinic, ["Flu"], [{"Cough": "yes"}, {}])  # Cough not in every row: a one-hot likelihood
     assert jt._ONE_HOT_ROWS and all(not t.flags.writeable for t in jt._ONE_HOT_ROWS.values())
-    assert all(not t.flags.writeable for t in jt._ONES.values())
+    assert all(not t.flags.writeable for t in clique_tree._ONES.values())

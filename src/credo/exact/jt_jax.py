@@ -1,8 +1,9 @@
 r"""JAX collect pass of a compiled :class:`~credo.exact.junction_tree.JunctionTree`.
 
-:func:`log_likelihood_fn` turns an engine's evidence-independent plan (the
-clique tree, the factor-to-clique assignment, the axes every message sums
-out) into a pure function of the log factor tables and per-variable
+:func:`log_likelihood_fn` turns an engine's evidence-independent plan
+(:class:`~credo.exact.clique_tree.JaxPlan`: the clique tree, the
+factor-to-clique assignment, the axes every message sums out) into a pure
+function of the log factor tables and per-variable
 likelihoods. It can be jitted, vmapped and differentiated. Its gradient with
 respect to the log tables is the expected sufficient statistics of EM:
 :math:`\partial \sum_r \ln P(e_r) / \partial \ln \theta_{x,u} = \sum_r P(x, u \mid e_r)`
@@ -22,7 +23,6 @@ from typing import Callable, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 __all__ = ["log_likelihood_fn", "one_hot_likelihoods"]
 
@@ -46,18 +46,19 @@ def log_likelihood_fn(engine) -> Callable:
         exact 0.0, so that the gradient stays that of the value returned.
     """
     factors = engine.model.factors
-    cliques, shapes = engine.cliques, engine._shapes
+    plan = engine.tree.jax_plan()
+    cliques, shapes = plan.cliques, plan.shapes
     layouts = []
     for i, clique in enumerate(cliques):
         entries = []
-        for position in engine._assigned[i]:
+        for position in plan.assigned[i]:
             variables = factors[position].variables
             permutation = tuple(variables.index(v) for v in clique if v in variables)
-            shape = (1,) + tuple(engine._cards[v] if v in variables else 1 for v in clique)
+            shape = (1,) + tuple(plan.cardinalities[v] if v in variables else 1 for v in clique)
             entries.append((position, permutation, shape))
         layouts.append(entries)
-    postorder, root, children = engine._postorder, engine.root, engine._children
-    up_axes, to_parent, lik_shape, home = engine._up_axes, engine._to_parent, engine._lik_shape, engine._home
+    postorder, root, children = plan.postorder, plan.root, plan.children
+    up_axes, to_parent, lik_shape, home = plan.up_axes, plan.to_parent, plan.lik_shape, plan.home
 
     def log_likelihood(log_tables: Sequence, likelihoods: Mapping) -> jnp.ndarray:
         per_clique: dict[int, list] = {}
@@ -96,5 +97,4 @@ def log_likelihood_fn(engine) -> Callable:
 def one_hot_likelihoods(engine, evidence_batch) -> dict:
     """``{variable: (rows, states)}`` likelihoods (one-hot, ones where unobserved) of a batch for
     :func:`log_likelihood_fn`; ``evidence_batch`` as for ``JunctionTree.query`` (list of dicts or DataFrame)."""
-    rows, indices = engine._batch_indices(evidence_batch)
-    return {v: jnp.asarray(engine._one_hot(v, np.asarray(i))) for v, i in indices.items()}
+    return {v: jnp.asarray(lik) for v, lik in engine.batch_likelihoods(evidence_batch).items()}
