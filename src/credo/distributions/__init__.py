@@ -14,6 +14,7 @@ Examples
 
 from . import constraints, transforms
 from .constraints import Constraint
+from .continuous_bernoulli import ContinuousBernoulli
 from .continuous import (Beta, Cauchy, Exponential, Gamma, HalfCauchy, HalfNormal, InverseGamma,
                          Laplace, Logistic, LogNormal, Normal, StudentT, Uniform, VonMises, Weibull)
 from .discrete import (Bernoulli, Binomial, Categorical, DiscreteUniform, Geometric, Multinomial,
@@ -48,6 +49,7 @@ __all__ = [
     "Gamma",
     "InverseGamma",
     "Beta",
+    "ContinuousBernoulli",
     "Uniform",
     "Weibull",
     "VonMises",

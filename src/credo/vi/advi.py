@@ -342,7 +342,7 @@ def _progress_bar(total: int, desc: str = "ADVI"):
     return progress_bar(total, desc, "step")
 
 
-def _preconditioner(target, family: str, key, init):
+def _preconditioner(target, key, init):
     """``(shift, tril, scale)`` from single-path Pathfinder: its mean, the Cholesky factor of
     its covariance and its marginal standard deviations (``None`` if Pathfinder fails)."""
     from .pathfinder import pathfinder
@@ -559,7 +559,7 @@ def advi(model, data=None, *, family: str = "meanfield", steps: int = 10000,
         init = jnp.asarray(init, dtype=float)
         if init.shape != (target.dim,):
             raise ModelError(f"init has shape {init.shape}; expected ({target.dim},)")
-    affine = _preconditioner(target, family, k_init, init) if precondition else None
+    affine = _preconditioner(target, k_init, init) if precondition else None
     if affine is None:
         loc = target.init(k_init) if init is None else init
         init_scale = 0.1 if init_scale is None else init_scale

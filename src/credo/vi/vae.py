@@ -71,6 +71,7 @@ Train, evaluate, save (runs in ``docs/vae.md``)::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -84,6 +85,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from credo.distributions import continuous_bernoulli as _cb
 from credo.errors import ArgumentError, DistributionError, ModelError, ParseError
 from credo.ppl.runtime import as_key
 
@@ -98,42 +100,15 @@ FORMAT, FORMAT_VERSION = "credo.vae", 1
 _HEADER = "__header__"
 _LOG_2PI = math.log(2.0 * math.pi)
 _GAUSSIAN_MIN_SCALE = 0.01
-#: Below this |eta| the continuous Bernoulli's closed forms are 0/0: use their Taylor series.
-_CB_TAYLOR = 1e-2
 #: Data points per compiled chunk when evaluating bounds (bounds memory for large K).
 _EVAL_CHUNK = 256
 
 
 # ------------------------------------------------------------------ likelihoods
-def _cb_log_norm(eta):
-    r""":math:`\log C(\eta) = \log(\eta / \tanh(\eta/2))`, stable at :math:`\eta = 0` (value log 2)."""
-    small = jnp.abs(eta) < _CB_TAYLOR
-    safe = jnp.where(small, 1.0, eta)
-    exact = jnp.log(jnp.abs(safe)) - jnp.log(jnp.abs(jnp.tanh(safe / 2)))
-    taylor = math.log(2.0) + eta**2 / 12 - 7 * eta**4 / 1440
-    return jnp.where(small, taylor, exact)
-
-
-def continuous_bernoulli_log_prob(x, logits):
-    r"""Log density of the continuous Bernoulli (Loaiza-Ganem & Cunningham 2019), elementwise.
-
-    .. math::
-
-        \log p(x \mid \eta) = x\eta - \operatorname{softplus}(\eta) + \log\frac{\eta}{\tanh(\eta/2)},
-        \qquad x \in [0, 1],
-
-    with :math:`\eta` the logit of :math:`\lambda`. Broadcasts ``x`` and ``logits``.
-    """
-    return x * logits - jax.nn.softplus(logits) + _cb_log_norm(logits)
-
-
-def continuous_bernoulli_mean(logits):
-    r"""Mean of the continuous Bernoulli: :math:`\operatorname{sigmoid}(\eta)/\tanh(\eta/2) - 1/\eta`
-    (:math:`1/2 + \eta/12` near 0)."""
-    small = jnp.abs(logits) < _CB_TAYLOR
-    safe = jnp.where(small, 1.0, logits)
-    exact = jax.nn.sigmoid(safe) / jnp.tanh(safe / 2) - 1.0 / safe
-    return jnp.where(small, 0.5 + logits / 12, exact)
+#: The continuous Bernoulli's log density and mean now live in
+#: :mod:`credo.distributions.continuous_bernoulli`; these names stay for existing callers.
+continuous_bernoulli_log_prob = _cb.log_prob
+continuous_bernoulli_mean = _cb.mean
 
 
 # ------------------------------------------------------------------ networks
@@ -317,11 +292,8 @@ class VAE(eqx.Module):
             raise ArgumentError("epochs" if epochs < 0 else "batch_size",
                                 f"need epochs >= 0 and batch_size >= 1, got {epochs}, {batch_size}")
         if optimizer is None:
-            optimizer = _ADAM
-            opt_state = optimizer.init(eqx.filter(self, eqx.is_inexact_array))
-            opt_state.hyperparams["learning_rate"] = jnp.asarray(learning_rate, jnp.float32)
-        else:
-            opt_state = optimizer.init(eqx.filter(self, eqx.is_inexact_array))
+            optimizer = _adam(float(learning_rate))
+        opt_state = optimizer.init(eqx.filter(self, eqx.is_inexact_array))
         key = as_key(seed)
         bar = _progress_bar(epochs) if progress else None
         vae, train, valid = self, [], []
@@ -491,8 +463,17 @@ def _progress_bar(total: int):
     return progress_bar(total, "VAE", "epoch")
 
 
-#: Adam with its step size in the optimizer state, so one compiled epoch serves every rate.
-_ADAM = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
+@functools.lru_cache(maxsize=16)
+def _adam(learning_rate: float):
+    """Adam for one fit, made per call (no optimizer shared through module state).
+
+    Cached by rate only so that a refit at the same rate reuses its compiled
+    epoch (the optimizer is a static argument of :func:`_train_epoch`).
+    ``inject_hyperparams`` keeps Adam's constants as float32 state, as VAE fits
+    have always computed them (plain ``optax.adam`` folds them in double
+    precision, which changes the last bits of every fit).
+    """
+    return optax.inject_hyperparams(optax.adam)(learning_rate=learning_rate)
 
 
 @eqx.filter_jit
@@ -567,11 +548,8 @@ def _decode_draw(vae, Z, key):
     if vae.likelihood == "gaussian":
         sigma = _GAUSSIAN_MIN_SCALE + jax.nn.softplus(vae.raw_noise)
         return out + sigma * jax.random.normal(key, out.shape, out.dtype)
-    # inverse CDF of the continuous Bernoulli: x = log(1 + u (e^eta - 1)) / eta
-    u = jax.random.uniform(key, out.shape, out.dtype)
-    small = jnp.abs(out) < _CB_TAYLOR
-    safe = jnp.where(small, 1.0, out)
-    return jnp.where(small, u, jnp.log1p(u * jnp.expm1(safe)) / safe)
+    # the continuous Bernoulli's draws by its inverse CDF
+    return _cb.icdf(jax.random.uniform(key, out.shape, out.dtype), out)
 
 
 # ------------------------------------------------------------------ the amortization gap
