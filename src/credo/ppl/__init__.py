@@ -28,7 +28,10 @@ from .handlers import block, condition, mask, scale, seed, substitute, trace, un
 from .logdensity import LogDensity, SiteInfo, logdensity
 from .predictive import posterior_predictive, prior_predictive
 from .primitives import deterministic, factor, param, plate, sample
-from .runtime import MissingKeyError, PlateFrame, Site, Trace
+from .runtime import Handler, MissingKeyError, PlateFrame, Site, Trace
+from .structure import ModelStructure
+from .target import (MAX_INIT_TRIES, LogJoint, Target, as_target, initial_positions, minibatch_target,
+                     require_latents)
 
 __all__ = [
     "sample",
@@ -51,12 +54,21 @@ __all__ = [
     "SiteCheck",
     "LogDensity",
     "SiteInfo",
+    "Target",
+    "as_target",
+    "minibatch_target",
+    "initial_positions",
+    "require_latents",
+    "LogJoint",
+    "MAX_INIT_TRIES",
+    "ModelStructure",
     "prior_predictive",
     "posterior_predictive",
     "model_graph",
     "render",
     "ModelGraph",
     "Site",
+    "Handler",
     "Trace",
     "PlateFrame",
     "MissingKeyError",

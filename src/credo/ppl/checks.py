@@ -36,7 +36,8 @@ from credo.errors import ArgumentError, ModelError
 from ._model import BoundModel, _Initialize, is_free
 from .handlers import seed as _seed
 from .handlers import substitute, trace
-from .logdensity import check_observed_shapes, distribution_name
+from .logdensity import check_observed_shapes
+from .structure import distribution_name
 from .runtime import Site, Trace, as_key
 
 __all__ = ["SiteCheck", "ModelCheck", "check_model", "explain_nonfinite"]

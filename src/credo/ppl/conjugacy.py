@@ -75,96 +75,11 @@ from credo import distributions as dist
 from credo.distributions import ImproperDistributionError
 from credo.errors import ModelError
 
-from ._model import BoundModel, _Initialize, prototype_trace
-from .handlers import seed, substitute, trace
-from .logdensity import distribution_name
-from .runtime import Site, Trace
+from .structure import ModelStructure, distribution_name, likelihood_weight, parameter, tolerance, unwrap
 
+# ModelStructure lives in credo.ppl.structure; it stays importable from here, its first home
 __all__ = ["ModelStructure", "ConjugateConditional", "conjugate_conditional",
            "conjugate_conditionals"]
-
-
-# ----------------------------------------------------------------------------- structure
-class ModelStructure:
-    """A model bound to its data, with its latent sites and their stochastic children.
-
-    Shared by the conjugacy analysis and by samplers that update one site at a
-    time (:func:`credo.mcmc.gibbs.gibbs`).
-
-    Parameters
-    ----------
-    model : callable
-    data : dict, optional
-        As for :func:`credo.ppl.logdensity`.
-
-    Attributes
-    ----------
-    bound : BoundModel
-    prototype : Trace
-        One run with prior draws; fixes names, shapes and plates.
-    latent : tuple of str
-        Latent sample sites in model order.
-    children : dict of str -> tuple of str
-        Stochastic children of each latent site: the sample and factor sites
-        whose distribution (or value) is computed from it, looking through
-        deterministic sites.
-    graph : networkx.DiGraph
-        The model graph (:func:`credo.ppl.model_graph`).
-
-    Raises
-    ------
-    ModelError
-        For models with ``param`` sites or subsampled plates.
-    """
-
-    def __init__(self, model, data: dict | None = None):
-        from .graph import model_graph
-
-        self.model = model
-        self.bound = BoundModel(model, data)
-        self.prototype = prototype_trace(self.bound)
-        params = [s.name for s in self.prototype.sites("param")]
-        if params:
-            raise ModelError(f"param sites {params} are point estimates; sample them, or fix them "
-                             "through the model's arguments, to use this sampler")
-        subsampled = [s.name for s in self.prototype.sites("plate")
-                      if s.kwargs["subsample_size"] != s.kwargs["size"]]
-        if subsampled:
-            raise ModelError(f"plates {subsampled} subsample; site-by-site samplers need the full data")
-        self.latent = tuple(s.name for s in self.prototype.latent_sites())
-        self.graph = model_graph(model, data).graph
-        self.children = {s: self._stochastic_children(s) for s in self.latent}
-
-    def _stochastic_children(self, name: str) -> tuple:
-        found, stack, seen = [], list(self.graph.successors(name)), set()
-        while stack:
-            node = stack.pop(0)
-            if node in seen:
-                continue
-            seen.add(node)
-            if self.graph.nodes[node]["type"] == "deterministic":
-                stack.extend(self.graph.successors(node))
-            else:
-                found.append(node)
-        order = list(self.prototype)
-        return tuple(sorted(found, key=order.index))
-
-    def site(self, name: str) -> Site:
-        """The prototype record of site ``name``."""
-        return self.prototype[name]
-
-    def trace_at(self, values: dict) -> Trace:
-        """Run the model with the latent sites set to ``values`` (constrained); jittable."""
-        return trace(substitute(self.bound, values)).get_trace()
-
-    def random_values(self, key, strategy: str = "prior") -> dict:
-        """Values of all latent sites drawn by ``strategy`` (see :class:`credo.ppl.logdensity`'s ``init``)."""
-        tr = trace(seed(_Initialize(self.bound, key, strategy), key)).get_trace()
-        return {n: tr[n].value for n in self.latent}
-
-    def is_discrete(self, name: str) -> bool:
-        """Whether latent site ``name`` has a discrete support."""
-        return bool(self.prototype[name].fn.support.is_discrete)
 
 
 # ----------------------------------------------------------------------------- results
@@ -283,66 +198,11 @@ _PRIOR_PARAMS = {
 }
 
 
-def _unwrap(fn):
-    """``(base distribution, masks, reinterpreted dims)`` looking through wrappers.
-
-    ``masks`` lists ``(mask, dims)``: a mask of the wrappers, aligned to the
-    base's batch shape less its ``dims`` rightmost dimensions.
-    """
-    found, seen = [], 0
-    while True:
-        if isinstance(fn, dist.Independent):
-            seen += fn.reinterpreted_batch_ndims
-            fn = fn.base_dist
-        elif isinstance(fn, dist.MaskedDistribution):
-            if not isinstance(fn._mask, bool) or fn._mask is False:
-                found.append((fn._mask, seen))
-            fn = fn.base_dist
-        else:
-            return fn, [(m, seen - before) for m, before in found], seen
-
-
-def _param_shape(base, name):
-    event = base.arg_constraints[name].event_dim
-    value = getattr(base, name)
-    return tuple(base.batch_shape) + tuple(jnp.shape(value)[jnp.ndim(value) - event:] if event else ())
-
-
-def _param(base, name):
-    return jnp.broadcast_to(getattr(base, name), _param_shape(base, name))
-
-
-def _weight(site: Site, base, masks, extra_dims, shape):
-    """The child's likelihood weight (masks times scale) broadcast to ``shape``.
-
-    ``site.log_prob`` is weighted over the site's batch shape, the base
-    distribution's batch shape less the ``extra_dims`` that ``Independent``
-    sums over; those get trailing singleton axes.
-    """
-    batch = tuple(base.batch_shape)
-    outer = batch[: len(batch) - extra_dims]
-    w = jnp.ones(outer, dtype=jnp.result_type(float))
-    if site.mask is not None:
-        w = w * jnp.broadcast_to(site.mask, outer)
-    if site.scale is not None:
-        w = w * site.scale
-    w = jnp.reshape(w, outer + (1,) * extra_dims)
-    for mask, below in masks:
-        w = w * jnp.reshape(mask, jnp.shape(mask) + (1,) * below)
-    w = jnp.broadcast_to(w, batch)
-    w = jnp.reshape(w, batch + (1,) * (len(shape) - len(batch)))
-    return jnp.broadcast_to(w, shape)
-
-
 def _fixed_params(base, param: str) -> tuple:
     names = [n for n in base.arg_constraints if n != param]
     if param == "probs":  # the logits are a function of the probs
         names = [n for n in names if n != "logits"]
     return tuple(names)
-
-
-def _tolerance(dtype) -> float:
-    return float(np.sqrt(np.finfo(dtype).eps)) * 10.0
 
 
 # ----------------------------------------------------------------------------- detection
@@ -406,7 +266,7 @@ def _detect(struct: ModelStructure, s: str, seed: int):
         return _prior_conditional(struct, s, shape)
     if any(struct.prototype[c].type != "sample" for c in children):
         return None
-    prior, _, _ = _unwrap(proto.fn)
+    prior, _, _ = unwrap(proto.fn)
     family = type(prior).__name__
     contexts = _contexts(struct, seed)
     if family in _RULES:
@@ -418,7 +278,7 @@ def _detect(struct: ModelStructure, s: str, seed: int):
 
 def _child_bases(struct, values, children):
     tr = struct.trace_at(values)
-    return tr, [(tr[c], *_unwrap(tr[c].fn)) for c in children]
+    return tr, [(tr[c], *unwrap(tr[c].fn)) for c in children]
 
 
 def _probe(struct, s, child, param, transform):
@@ -431,7 +291,7 @@ def _probe(struct, s, child, param, transform):
     """
     def g(ctx, sv):
         _, [(_, base, _, _)] = _child_bases(struct, {**ctx, s: sv}, [child])
-        return transform(_param(base, param)), base
+        return transform(parameter(base, param)), base
 
     def run(ctx, v1, v2):
         jac = jax.jacfwd(lambda sv: g(ctx, sv)[0])(v1)
@@ -439,7 +299,7 @@ def _probe(struct, s, child, param, transform):
         g2, b2 = g(ctx, v2)
         names = _fixed_params(b1, param)
         return (jnp.reshape(jac, (g1.size, -1)), jnp.reshape(g1, (-1,)), jnp.reshape(g2, (-1,)),
-                [_param(b1, n) for n in names], [_param(b2, n) for n in names])
+                [parameter(b1, n) for n in names], [parameter(b2, n) for n in names])
 
     return jax.jit(run)
 
@@ -457,7 +317,7 @@ def _probes(struct, s, children, params, transforms, contexts):
 def _fixed_equal(fixed1, fixed2) -> bool:
     for a, b in zip(fixed1, fixed2):
         a, b = np.asarray(a), np.asarray(b)
-        tol = _tolerance(a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64)
+        tol = tolerance(a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64)
         if not np.allclose(a, b, rtol=tol, atol=tol):
             return False
     return True
@@ -467,7 +327,7 @@ def _detect_selection(struct, s, shape, family, children, contexts):
     rules = _RULES[family]
     chosen = []
     for c in children:
-        base, _, _ = _unwrap(struct.prototype[c].fn)
+        base, _, _ = unwrap(struct.prototype[c].fn)
         rule = rules.get(type(base).__name__)
         if rule is None:
             return None
@@ -476,18 +336,18 @@ def _detect_selection(struct, s, shape, family, children, contexts):
             struct, s, children, [r.param for r in chosen], [r.transform for r in chosen], contexts):
         if not _is_selection(jac):
             return None
-        tol = _tolerance(jac.dtype)
+        tol = tolerance(jac.dtype)
         if not np.allclose(g2, jac @ v2, rtol=tol, atol=tol):
             return None
         if not _fixed_equal(f1, f2):
             return None
-    names = sorted({type(_unwrap(struct.prototype[c].fn)[0]).__name__ for c in children})
+    names = sorted({type(unwrap(struct.prototype[c].fn)[0]).__name__ for c in children})
     kind = f"{family}-{'+'.join(names)}"
     return _selection_conditional(struct, s, shape, family, children, tuple(chosen), kind)
 
 
 def _is_selection(jac: np.ndarray) -> bool:
-    tol = _tolerance(jac.dtype)
+    tol = tolerance(jac.dtype)
     ones = np.abs(jac - 1.0) < tol
     zeros = np.abs(jac) < tol
     return bool(np.all(ones | zeros) and np.all(ones.sum(axis=1) == 1))
@@ -503,13 +363,13 @@ def _selection_conditional(struct, s, shape, family, children, rules, kind):
             tr, bases = _child_bases(struct, {**values, s: sv}, children)
             outs, stats = [], []
             for (site, base, mask, extra), rule in zip(bases, rules):
-                p = rule.transform(_param(base, rule.param))
-                w = _weight(site, base, mask, extra, p.shape)
+                p = rule.transform(parameter(base, rule.param))
+                w = likelihood_weight(site, base, mask, extra, p.shape)
                 y = jnp.asarray(site.value)
                 outs.append(p)
                 stats.append(tuple(jnp.broadcast_to(t, p.shape) * w for t in rule.stats(base, y)))
-            prior, _, _ = _unwrap(tr[s].fn)
-            return outs, (stats, {n: _param(prior, n) for n in prior_names})
+            prior, _, _ = unwrap(tr[s].fn)
+            return outs, (stats, {n: parameter(prior, n) for n in prior_names})
 
         _, pullback, (stats, prior_params) = jax.vjp(g, v, has_aux=True)
         out = {}
@@ -525,7 +385,7 @@ def _selection_conditional(struct, s, shape, family, children, rules, kind):
 
 def _detect_normal_linear(struct, s, shape, family, children, contexts):
     for c in children:
-        base, _, _ = _unwrap(struct.prototype[c].fn)
+        base, _, _ = unwrap(struct.prototype[c].fn)
         if type(base).__name__ != "Normal":
             return None
     diagonal = family == "Normal"
@@ -533,7 +393,7 @@ def _detect_normal_linear(struct, s, shape, family, children, contexts):
     n = len(children)
     for _, v1, v2, (jac, g1, g2, f1, f2) in _probes(struct, s, children, ["loc"] * n,
                                                     [_identity] * n, contexts):
-        tol = _tolerance(jac.dtype)
+        tol = tolerance(jac.dtype)
         predicted = g1 + jac @ (v2 - v1)
         if not np.allclose(g2, predicted, rtol=tol, atol=tol * (1.0 + np.max(np.abs(g2)))):
             return None
@@ -553,12 +413,12 @@ def _normal_conditional(struct, s, shape, family, children, diagonal, kind):
         tr, bases = _child_bases(struct, {**values, s: sv}, children)
         locs, aux = [], []
         for site, base, mask, extra in bases:
-            loc = _param(base, "loc")
-            w = _weight(site, base, mask, extra, loc.shape)
-            scale = _param(base, "scale")
+            loc = parameter(base, "loc")
+            w = likelihood_weight(site, base, mask, extra, loc.shape)
+            scale = parameter(base, "scale")
             locs.append(loc)
             aux.append((jnp.broadcast_to(jnp.asarray(site.value), loc.shape), w / scale ** 2))
-        prior, _, _ = _unwrap(tr[s].fn)
+        prior, _, _ = unwrap(tr[s].fn)
         return locs, (aux, prior)
 
     def parameters(values):
@@ -574,9 +434,9 @@ def _normal_conditional(struct, s, shape, family, children, diagonal, kind):
             # one nonzero per row of A: diag(A^T W A) = A^T (W (A 1))
             a1 = lin(jnp.ones_like(v))
             data_prec = transpose([w * a for (_, w), a in zip(aux, a1)])[0]
-            prior_prec = jnp.broadcast_to(_param(prior, "scale"), shape) ** -2
+            prior_prec = jnp.broadcast_to(parameter(prior, "scale"), shape) ** -2
             prec = prior_prec + jnp.reshape(data_prec, shape)
-            mean = (jnp.broadcast_to(_param(prior, "loc"), shape) * prior_prec
+            mean = (jnp.broadcast_to(parameter(prior, "loc"), shape) * prior_prec
                     + jnp.reshape(h, shape)) / prec
             return {"loc": mean, "scale": jax.lax.rsqrt(prec)}
         basis = jnp.eye(size, dtype=v.dtype).reshape((size,) + shape)
@@ -586,8 +446,8 @@ def _normal_conditional(struct, s, shape, family, children, diagonal, kind):
         if family == "MultivariateNormal":
             prior_prec, prior_mean = prior.precision_matrix, prior.loc
         else:
-            prior_prec = jnp.diag(jnp.reshape(jnp.broadcast_to(_param(prior, "scale"), shape), (-1,)) ** -2)
-            prior_mean = jnp.reshape(jnp.broadcast_to(_param(prior, "loc"), shape), (-1,))
+            prior_prec = jnp.diag(jnp.reshape(jnp.broadcast_to(parameter(prior, "scale"), shape), (-1,)) ** -2)
+            prior_mean = jnp.reshape(jnp.broadcast_to(parameter(prior, "loc"), shape), (-1,))
         precision = prior_prec + jac.T @ (weights[:, None] * jac)
         rhs = prior_prec @ prior_mean + jnp.reshape(h, (-1,))
         chol = jnp.linalg.cholesky(precision)
@@ -608,7 +468,7 @@ def _prior_conditional(struct, s, shape):
         return struct.trace_at(values)[s].fn
 
     def parameters(values):
-        base, _, _ = _unwrap(prior_at(values))
+        base, _, _ = unwrap(prior_at(values))
         return {n: getattr(base, n) for n in base.arg_constraints if hasattr(base, n)}
 
     return ConjugateConditional(s, "prior", family, (), parameters, shape, prior_at)

@@ -26,7 +26,7 @@ from jax.extend.core import ClosedJaxpr, Jaxpr, Literal
 from credo.graphs import dseparation
 
 from ._model import BoundModel, prototype_trace
-from .logdensity import distribution_name
+from .structure import distribution_name
 from .runtime import Handler, Site, Trace
 
 __all__ = ["render", "ModelGraph", "model_graph"]

@@ -31,6 +31,7 @@ from credo.errors import ArgumentError, ModelError
 from ._model import INIT_STRATEGIES, BoundModel, _Initialize, is_free, prototype_trace, transform_of
 from .handlers import seed, substitute, trace
 from .runtime import Handler, Site, Trace, as_key
+from .structure import distribution_name, observed_values  # distribution_name stays importable from here
 
 __all__ = ["LogDensity", "SiteInfo", "logdensity"]
 
@@ -77,13 +78,6 @@ class SiteInfo:
     def slice(self) -> slice | None:
         """The site's block of the flat vector (free sites only)."""
         return None if self.offset is None else slice(self.offset, self.offset + self.size)
-
-
-def distribution_name(fn) -> str:
-    """Class name of ``fn``, looking through shape wrappers (Independent, masks)."""
-    while hasattr(fn, "base_dist"):
-        fn = fn.base_dist
-    return type(fn).__name__
 
 
 class _Unconstrained(Handler):
@@ -158,7 +152,7 @@ class LogDensity:
         self.subsampled = {s.name: (s.kwargs["size"], s.kwargs["subsample_size"])
                            for s in proto.sites("plate")
                            if s.kwargs["subsample_size"] != s.kwargs["size"]}
-        self.observed = {s.name: np.asarray(s.value) for s in proto.sites("sample") if s.is_observed}
+        self.observed = observed_values(proto)
 
     # -- the density ---------------------------------------------------------------------
     def fn(self, flat):
@@ -347,11 +341,16 @@ class LogDensity:
 
 
 class _Structure:
-    """A :class:`LogDensity` compared by :attr:`LogDensity.static_key`: a static jit argument
-    under which densities that differ only in array data values share one compiled program."""
+    """A :class:`LogDensity` compared by a static key (default :attr:`LogDensity.static_key`):
+    a static jit argument, or a static field of an equinox module, under which densities that
+    differ only in array data values share one compiled program.
 
-    def __init__(self, ld: LogDensity):
-        self.ld, self._key = ld, ld.static_key
+    The one such key of the package: :func:`_init_candidate` uses it here and
+    :mod:`credo.ppl.target` for the log joints it hands to variational inference.
+    """
+
+    def __init__(self, ld: LogDensity, key=None):
+        self.ld, self._key = ld, ld.static_key if key is None else key
 
     def __hash__(self):
         return hash(self._key)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import zlib
 from typing import Any, Callable
 
 import jax
@@ -33,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import CredoError, ModelError
+from credo.random import as_key, site_key  # re-exported: this module was their first home
 
 __all__ = [
     "Site",
@@ -276,21 +276,3 @@ def _require_key(msg: Site):
             "model under credo.ppl.seed(model, key), or give the site a value with "
             "substitute/condition (credo has no hidden global random state)")
     return msg.key
-
-
-def as_key(key):
-    """A PRNG key from an ``int`` seed or an existing key."""
-    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (int, np.integer, np.ndarray, jax.Array)):
-        raise TypeError(f"a seed must be an int or a JAX PRNG key, got {type(key).__name__} {key!r}")
-    if isinstance(key, (int, np.integer)):
-        return jax.random.PRNGKey(int(key))
-    return key
-
-
-def site_key(key, name: str):
-    """The key of site ``name`` under ``key``: independent of the order of sites.
-
-    Folding in a checksum of the name (rather than splitting in program
-    order) keeps each site's draws unchanged when other sites are added.
-    """
-    return jax.random.fold_in(key, np.uint32(zlib.crc32(name.encode())))

@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ArgumentError
-from credo.ppl.runtime import as_key
+from credo.random import as_key
 
 from .families import FactoredGaussian, FullRank, LowRank, MeanField, Mixture
 from .objectives import log_weights

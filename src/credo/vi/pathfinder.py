@@ -67,10 +67,10 @@ import optax
 from jax.scipy.linalg import solve_triangular
 
 from credo.errors import ArgumentError, ModelError
-from credo.ppl.runtime import as_key
+from credo.ppl import as_target, require_latents
+from credo.random import as_key
 
 from . import _checks
-from ._target import as_target
 from .approximation import Approximation
 from .families import FactoredGaussian, Mixture
 
@@ -297,7 +297,7 @@ def _run_paths(target, key, *, num_paths, init, history_size, max_iterations, nu
             raise ModelError(f"init has shape {init.shape}; expected ({target.dim},) or "
                              f"({num_paths}, {target.dim})")
         starts = list(init)
-    if target.logdensity is None:  # a model's init already guarantees a finite density
+    if target.source is None:  # a model's init already guarantees a finite density
         _check_finite(target, starts[0])
     run = partial(_single_path, log_p=target.log_p, history_size=history_size,
                   max_iterations=max_iterations, ftol=ftol, gtol=gtol,
@@ -499,6 +499,7 @@ def pathfinder(model, data=None, *, num_paths: int = 4, seed=0, progress: bool =
             raise ArgumentError("proposal_scale", f"must be 'auto' or a number > 0, got {proposal_scale!r}")
         proposal_scale = _checks.number("proposal_scale", proposal_scale, positive=True)
     target = as_target(model, data, dim=dim)
+    require_latents(target.dim, "approximate")
     results = _run_paths(target, as_key(seed), num_paths=num_paths, init=init,
                          history_size=history_size, max_iterations=max_iterations,
                          num_elbo_draws=num_elbo_draws, ftol=ftol, gtol=gtol,

@@ -41,8 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ModelError
-
-from ._target import Constrain, LogJoint, VITarget, _observed_values, _Structure, _Uniform, as_target
+from credo.ppl import LogDensity, Target, as_target, logdensity, minibatch_target, require_latents
 
 __all__ = ["MinibatchStream", "prepare_target"]
 
@@ -98,23 +97,28 @@ def prepare_target(model, data, *, dim, key):
 
     Returns
     -------
-    target : VITarget
-        For a subsampled model, its ``log_p`` and ``constrain`` evaluate the
+    target : credo.ppl.Target
+        For a subsampled model, its ``log_p`` and ``constrain_fn`` evaluate the
         first minibatch (an unbiased but noisy estimate of the log joint; the
         fit itself draws a new batch every step).
     stream : MinibatchStream or None
     log_p_batch : callable or None
         ``(flat, batch) -> scalar``: the minibatch estimate of the log joint.
-    """
-    from credo.ppl import LogDensity, logdensity
 
-    if dim is None and callable(model) and not isinstance(model, (LogDensity, VITarget)):
+    Raises
+    ------
+    ModelError
+        If the model has no latent variables, or more than one plate subsamples.
+    """
+    if dim is None and callable(model) and not isinstance(model, (LogDensity, Target)):
         # a seed fixes the prototype's subsample; other models are compiled without one, so
         # that the programs cached per model structure (initial points) serve every seed
         seeded = logdensity(model, data, seed=key)
         model, data = (seeded if seeded.subsampled else logdensity(model, data)), None
     if not (isinstance(model, LogDensity) and model.subsampled):
-        return as_target(model, data, dim=dim), None, None
+        target = as_target(model, data, dim=dim)
+        require_latents(target.dim, "approximate")
+        return target, None, None
     return _minibatch_target(model, key)
 
 
@@ -128,16 +132,8 @@ def _minibatch_target(ld, key):
         raise ModelError(f"plate {plate!r} subsamples {batch_size} of {size} rows but no array "
                          f"data has {size} rows (array data: "
                          f"{ {k: np.shape(v) for k, v in ld.data.items()} })")
+    require_latents(ld.dim, "approximate")
     stream = MinibatchStream(rows, size, batch_size, key)
     first = {k: jnp.asarray(v) for k, v in stream.batch(0).items()}
-    # the arrays that are not rows of the plate are arguments too (see LogJoint)
-    others = {k: v for k, v in ld.data.items() if k not in rows}
-    structure = _Structure(ld, minibatch=True)
-    # init: ld.init would evaluate the full data under jit, which host arrays do not allow
-    target = VITarget(dim=ld.dim, log_p=LogJoint(structure, {**others, **first}, minibatch=True),
-                      constrain=Constrain(structure, {**others, **first}, minibatch=True),
-                      init=_Uniform(ld.dim),
-                      output_shapes={n: s.shape for n, s in ld.sites.items()
-                                     if s.offset is not None or s.type == "deterministic"},
-                      observed=_observed_values(ld), logdensity=ld)
-    return target, stream, LogJoint(structure, others, minibatch=True)
+    target, log_p_batch = minibatch_target(ld, first)
+    return target, stream, log_p_batch

@@ -6,7 +6,7 @@ conditional. So this module lays the model out its own way. The flat vector
 holds each continuous site on the unconstrained scale (``biject_to(support)``,
 as :class:`~credo.ppl.LogDensity` does) and each discrete site as floats holding
 its integer values. The generic runner and :class:`~credo.mcmc.Posterior` see
-an ordinary :class:`~credo.mcmc.target.Target`, and discrete draws come back as
+an ordinary :class:`~credo.ppl.Target`, and discrete draws come back as
 integers.
 """
 
@@ -20,16 +20,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ModelError
-from credo.ppl._model import transform_of
-from credo.ppl.conjugacy import ModelStructure
-from credo.ppl.handlers import trace
-from credo.ppl.logdensity import MAX_INIT_TRIES
-from credo.ppl.runtime import Handler, Site, Trace
-
-from ..target import Target
+from credo.ppl import MAX_INIT_TRIES, Handler, ModelStructure, Site, Target, Trace, trace
+from credo.ppl.structure import transform_of
 
 __all__ = ["GibbsProgram", "SiteLayout"]
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,9 +123,7 @@ class GibbsProgram:
         self.dim = offset
         self.deterministic = tuple(s.name for s in proto.sites("deterministic"))
         self.int_dtype = jnp.asarray(0).dtype
-        merged = {**self.structure.bound.observations}
-        self.observed = {n: np.asarray(v) for n, v in merged.items()
-                         if n in proto and proto[n].type == "sample" and proto[n].is_observed}
+        self.observed = self.structure.observed
 
     # -- running the model -------------------------------------------------------------------
     def trace_with(self, values: dict, unconstrained: dict | None = None) -> Trace:
@@ -263,7 +255,7 @@ class GibbsProgram:
         return self._logdensity_fn
 
     def target(self) -> Target:
-        """The program as a runner :class:`~credo.mcmc.target.Target` (data baked in)."""
+        """The program as a :class:`~credo.ppl.Target` for the runner (data baked in)."""
         shapes = {n: lay.shape for n, lay in self.layout.items()}
         proto = self.structure.prototype
         shapes.update({n: tuple(jnp.shape(proto[n].value)) for n in self.deterministic})

@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ArgumentError, ModelError
+from credo.ppl import require_latents
 from credo.ppl.conjugacy import conjugate_conditional
 
 from .. import _checks, runner
 from ..posterior import Posterior
 from ..runner import Algorithm
-from ..target import require_latents
 from ..trajectory import MAX_SUPPORTED_TREE_DEPTH
 from ._program import GibbsProgram
 from .updates import Conjugate, Enumerate, NUTSBlock, RandomWalk, Slice, enumeration_axes

@@ -47,9 +47,9 @@ import numpy as np
 from jax.scipy.special import gammaln
 
 from credo.errors import NotConjugateError
-from credo.ppl.conjugacy import (ModelStructure, _param, _tolerance, _unwrap, _weight,
-                                 conjugate_conditional)
-from credo.ppl.logdensity import distribution_name
+from credo.ppl.conjugacy import conjugate_conditional
+from credo.ppl.structure import (ModelStructure, distribution_name, likelihood_weight, parameter,
+                                 tolerance, unwrap)
 
 from .factors import (BetaFactor, CategoricalFactor, DirichletFactor, GammaFactor, MVNFactor,
                       NormalFactor)
@@ -65,9 +65,9 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 # its value ``v`` and the variance of a Normal loc; returns an array of the base
 # distribution's batch shape.
 def _e_normal(m, g, o, v, var_loc):
-    precision = _param(m, "scale") ** -2
-    log_precision = -2.0 * jnp.log(_param(g, "scale"))
-    sq = (v["mean"] - _param(m, "loc")) ** 2 + v["var"] + var_loc
+    precision = parameter(m, "scale") ** -2
+    log_precision = -2.0 * jnp.log(parameter(g, "scale"))
+    sq = (v["mean"] - parameter(m, "loc")) ** 2 + v["var"] + var_loc
     return 0.5 * log_precision - _HALF_LOG_2PI - 0.5 * precision * sq
 
 
@@ -84,17 +84,17 @@ def _e_mvn(m, g, o, v, var_loc):
 
 
 def _e_gamma(m, g, o, v, var_loc):
-    a = _param(m, "concentration")
-    return (a * jnp.log(_param(g, "rate")) - gammaln(a) + (a - 1) * v["Elog"]
-            - _param(m, "rate") * v["mean"])
+    a = parameter(m, "concentration")
+    return (a * jnp.log(parameter(g, "rate")) - gammaln(a) + (a - 1) * v["Elog"]
+            - parameter(m, "rate") * v["mean"])
 
 
 def _e_exponential(m, g, o, v, var_loc):
-    return jnp.log(_param(g, "rate")) - _param(m, "rate") * v["mean"]
+    return jnp.log(parameter(g, "rate")) - parameter(m, "rate") * v["mean"]
 
 
 def _e_beta(m, g, o, v, var_loc):
-    a, b = _param(m, "concentration1"), _param(m, "concentration0")
+    a, b = parameter(m, "concentration1"), parameter(m, "concentration0")
     return (gammaln(a + b) - gammaln(a) - gammaln(b) + (a - 1) * v["Elog"]
             + (b - 1) * v["Elog1m"])
 
@@ -106,11 +106,11 @@ def _e_dirichlet(m, g, o, v, var_loc):
 
 
 def _log_p(g):
-    return jnp.log(_param(g, "probs"))
+    return jnp.log(parameter(g, "probs"))
 
 
 def _log_1mp(o):
-    return jnp.log1p(-_param(o, "probs"))
+    return jnp.log1p(-parameter(o, "probs"))
 
 
 def _e_bernoulli(m, g, o, v, var_loc):
@@ -119,7 +119,7 @@ def _e_bernoulli(m, g, o, v, var_loc):
 
 
 def _e_binomial(m, g, o, v, var_loc):
-    y, n = v["mean"], _param(m, "total_count")
+    y, n = v["mean"], parameter(m, "total_count")
     coef = gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1)
     return coef + y * _log_p(g) + (n - y) * _log_1mp(o)
 
@@ -130,7 +130,7 @@ def _e_geometric(m, g, o, v, var_loc):
 
 def _e_poisson(m, g, o, v, var_loc):
     y = v["mean"]
-    return y * jnp.log(_param(g, "rate")) - _param(m, "rate") - gammaln(y + 1)
+    return y * jnp.log(parameter(g, "rate")) - parameter(m, "rate") - gammaln(y + 1)
 
 
 def _e_categorical(m, g, o, v, var_loc):
@@ -208,7 +208,7 @@ class ExpectedLogJoint:
             if name in struct.latent:
                 continue  # checked, with a message about priors, when its factor is chosen
             family = distribution_name(proto[name].fn)
-            base = type(_unwrap(proto[name].fn)[0]).__name__
+            base = type(unwrap(proto[name].fn)[0]).__name__
             if base not in _EXPECTED:
                 raise NotConjugateError(name, f"{family} has no closed-form expected log density "
                                         f"under a mean-field q (supported: {sorted(_EXPECTED)})")
@@ -223,7 +223,7 @@ class ExpectedLogJoint:
     # -- analysis --------------------------------------------------------------------------
     def _factor(self, s):
         site = self.structure.site(s)
-        base, _, _ = _unwrap(site.fn)
+        base, _, _ = unwrap(site.fn)
         family = type(base).__name__
         shape = tuple(jnp.shape(site.value))
         if family not in _FACTORS:
@@ -254,7 +254,7 @@ class ExpectedLogJoint:
         v = jnp.asarray(values[s])
         if v.size <= 1:
             return False
-        children = [c for c in struct.children[s] if type(_unwrap(struct.prototype[c].fn)[0]).__name__
+        children = [c for c in struct.children[s] if type(unwrap(struct.prototype[c].fn)[0]).__name__
                     in ("Normal", "MultivariateNormal")]
         if not children:
             return False
@@ -263,12 +263,12 @@ class ExpectedLogJoint:
         def jacobians(sv):
             def locs(sv):
                 tr = struct.trace_at({**values, s: sv})
-                return [jnp.reshape(_param(_unwrap(tr[c].fn)[0], "loc"), (-1,)) for c in children]
+                return [jnp.reshape(parameter(unwrap(tr[c].fn)[0], "loc"), (-1,)) for c in children]
             return jax.jacfwd(locs)(sv)
 
         for jac in jax.device_get(jacobians(v)):
             jac = np.asarray(jac).reshape(-1, v.size)
-            if np.any((np.abs(jac) > _tolerance(jac.dtype)).sum(axis=1) > 1):
+            if np.any((np.abs(jac) > tolerance(jac.dtype)).sum(axis=1) > 1):
                 return True
         return False
 
@@ -358,9 +358,9 @@ class ExpectedLogJoint:
         out = {}
         for c in sites:
             site = traces["mean"][c]
-            m, masks, extra = _unwrap(site.fn)
-            g, _, _ = _unwrap(traces["log"][c].fn)
-            o, _, _ = _unwrap(traces["log1m"][c].fn)
+            m, masks, extra = unwrap(site.fn)
+            g, _, _ = unwrap(traces["log"][c].fn)
+            o, _, _ = unwrap(traces["log1m"][c].fn)
             family = type(m).__name__
             value = mom[c] if c in mom and c not in self.discrete else _constant_moments(site.value)
             var_loc = (self._loc_variance(c, mom, {**plugs["mean"], **discrete})
@@ -369,7 +369,7 @@ class ExpectedLogJoint:
                 e = _EXPECTED[family](m, g, o, value, var_loc)
             except _Unsupported as err:
                 raise NotConjugateError(c, f"{err} has no closed-form expected log density here") from None
-            w = _weight(site, m, masks, extra, tuple(m.batch_shape))
+            w = likelihood_weight(site, m, masks, extra, tuple(m.batch_shape))
             e = e * w
             out[c] = jnp.sum(e, axis=tuple(range(e.ndim - extra, e.ndim))) if extra else e
         return out
@@ -380,8 +380,8 @@ class ExpectedLogJoint:
         total = 0.0
         for w in self._loc_parents[c]:
             def loc(wv, w=w):
-                b, _, _ = _unwrap(struct.trace_at({**values, w: wv})[c].fn)
-                return _param(b, "loc")
+                b, _, _ = unwrap(struct.trace_at({**values, w: wv})[c].fn)
+                return parameter(b, "loc")
 
             jac = jax.jacfwd(loc)(values[w])
             shape = jac.shape[: jac.ndim - len(self.factors[w].shape)]
@@ -407,7 +407,7 @@ class ExpectedLogJoint:
         def terms(mps):
             return self.value_and_grad(mps)[0][1]
 
-        tol = _tolerance(np.dtype(dtype))
+        tol = tolerance(np.dtype(dtype))
         for s, f in self.factors.items():
             a = f.mean_params(f.random_state(rng, dtype))
             b = f.mean_params(f.random_state(rng, dtype))

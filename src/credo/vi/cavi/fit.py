@@ -39,8 +39,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ArgumentError, ModelError
-from credo.ppl.conjugacy import _unwrap
-from credo.ppl.runtime import as_key, site_key
+from credo.ppl.structure import unwrap
+from credo.random import as_key, site_key
 
 from ..approximation import Approximation
 from .expected import ExpectedLogJoint
@@ -54,7 +54,12 @@ _CHUNK = 1000
 
 @dataclasses.dataclass(frozen=True)
 class _Target:
-    """What :class:`~credo.vi.Approximation` reads of a target: sizes and observed data."""
+    """What :class:`~credo.vi.Approximation` reads of a target: sizes and observed data.
+
+    Not a :class:`credo.ppl.Target`: CAVI's factors live on the constrained
+    scale and it has no flat log density for one to carry; the observed data
+    are the model's (:attr:`credo.ppl.ModelStructure.observed`).
+    """
 
     dim: int
     output_shapes: dict
@@ -90,10 +95,8 @@ class CAVIApproximation(Approximation):
         struct = expected.structure
         shapes = {n: tuple(jnp.shape(s.value)) for n, s in struct.prototype.items()
                   if s.type == "deterministic" or n in struct.latent}
-        observed = {s.name: np.asarray(s.value) for s in struct.prototype.sites("sample")
-                    if s.is_observed}
         target = _Target(dim=sum(f.size for f in expected.factors.values()),
-                         output_shapes=shapes, observed=observed)
+                         output_shapes=shapes, observed=struct.observed)
         super().__init__(states, target, family="cavi", elbo_history=elbo_history,
                          converged=converged, num_steps=num_steps,
                          info={"families": {s: f.name for s, f in expected.factors.items()}})
@@ -218,7 +221,7 @@ def _initial_states(expected: ExpectedLogJoint, key, init: dict | None):
     tr = struct.trace_at(values)
     states = {}
     for s, f in expected.factors.items():
-        prior, _, _ = _unwrap(tr[s].fn)
+        prior, _, _ = unwrap(tr[s].fn)
         states[s] = f.init_state(jnp.asarray(values[s], dtype), prior)
     return states
 
