@@ -191,7 +191,7 @@ SCALES = np.geomspace(0.3, 3.0, 10)
 def test_windowed_warmup_adapts_mass_matrix_and_step_size():
     """Stan's warmup on 4 chains through the runner (the one warmup driver), then its draws."""
     from credo.mcmc import NUTS, sample
-    from credo.mcmc.target import as_target
+    from credo.ppl import as_target
 
     params = gaussian_params(np.diag(SCALES ** 2))
     post = sample(as_target(gaussian(params), dim=10), NUTS(), chains=4, warmup=1000, draws=1000,

@@ -233,7 +233,7 @@ def test_init_strategies_and_values():
 
 
 def test_bad_starts_and_settings_are_reported_before_sampling():
-    from credo.mcmc.target import as_target, initial_positions
+    from credo.ppl import as_target, initial_positions
 
     # outside (0, 1): since 7e58831 the model's Binomial refuses probs=1.5 while the dict is
     # unconstrained, before the start is evaluated; either way a ModelError naming the culprit

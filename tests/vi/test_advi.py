@@ -154,7 +154,7 @@ def test_bad_arguments(ld):
 
 def test_sample_counts_are_checked(ld):
     q = MeanField(jnp.zeros(2), jnp.ones(2))
-    from credo.vi._target import as_target
+    from credo.ppl import as_target
 
     approx = Approximation(q, as_target(ld), family="custom")
     assert approx.sample(0)["beta"].shape == (0, 2)
@@ -163,7 +163,7 @@ def test_sample_counts_are_checked(ld):
 
 
 def test_approximation_is_constructible_from_any_family(ld):
-    from credo.vi._target import as_target
+    from credo.ppl import as_target
 
     q = MeanField(jnp.asarray(exact_posterior()[0]), jnp.ones(2))
     approx = Approximation(q, as_target(ld), family="custom")

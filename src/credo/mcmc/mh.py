@@ -7,7 +7,7 @@ A transition proposes ``x'`` from ``q(x' | x)`` and accepts it with probability
 otherwise it stays at ``x`` (Metropolis et al. 1953; Hastings 1970). Only
 ratios of the unnormalised density enter, so the model's evidence is never
 needed. Both samplers work on the flat unconstrained vector of the model
-(:class:`~credo.mcmc.target.Target`), so bounded parameters need no care.
+(:class:`~credo.ppl.Target`), so bounded parameters need no care.
 
 - :class:`RandomWalkMH`: Gaussian proposal ``x' = x + s L eps``, ``eps ~ N(0, I)``.
   During warmup the scale ``s`` follows a Robbins-Monro recursion on
@@ -52,7 +52,7 @@ from credo.errors import ArgumentError, ModelError
 from . import _checks, adaptation, runner
 from .posterior import Posterior
 from .runner import Algorithm
-from .target import as_target, require_latents
+from credo.ppl import as_target, require_latents
 
 __all__ = ["mh", "RandomWalkMH", "IndependentMH", "MHState", "MHInfo", "optimal_acceptance",
            "robbins_monro"]

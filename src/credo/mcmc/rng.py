@@ -28,6 +28,8 @@ import numpy as np
 import jax.numpy as jnp
 from jax import lax
 
+from credo.random import split_by_index  # noqa: F401  (part of this module's API: chains' keys)
+
 __all__ = ["threefry2x32", "key_words", "fold_in", "split", "bits", "normal", "uniform",
            "key_from_seed", "split_by_index"]
 
@@ -143,7 +145,7 @@ def key_from_seed(seed):
     TypeError
         If ``seed`` is neither an int nor a key.
     """
-    from credo.ppl.runtime import as_key
+    from credo.random import as_key
 
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         return as_key(seed)  # a key, or the TypeError that names what a seed may be
@@ -162,13 +164,3 @@ def key_from_seed(seed):
     return key
 
 
-def split_by_index(key, num: int):
-    """``jax.random.split(key, num)`` computed so that row ``i`` depends only on ``key`` and ``i``.
-
-    JAX's partitionable Threefry (the default) has this property and its
-    original one does not (``split(key, 1)[0] != split(key, 2)[0]`` there); the
-    split is made under the partitionable setting whatever the configuration, so
-    that chain ``c``'s key is the same for any number of chains.
-    """
-    with jax.threefry_partitionable(True):
-        return jax.random.split(key, num)

@@ -47,7 +47,7 @@ from .chunks import (
     build_schedule,
 )
 from .posterior import GradEvals, Posterior, SamplerWarning
-from .target import as_target, initial_positions, require_latents
+from credo.ppl import as_target, initial_positions, require_latents
 from .trajectory import MAX_SUPPORTED_TREE_DEPTH
 
 __all__ = ["nuts", "hmc", "run", "sample", "Algorithm", "NUTS", "HMC", "Schedule"]
@@ -218,7 +218,7 @@ def sample(target, algorithm: Algorithm, *, chains: int = 4, warmup: int = 1000,
            draws: int = 1000, seed=0, init="uniform", chain_method: str = "vectorized",
            progress: bool = True, chunk_size: int | None = None,
            save_warmup: bool = False, lockstep: bool = False) -> Posterior:
-    """Run ``algorithm`` on ``target`` (a :class:`~credo.mcmc.target.Target`): the generic runner.
+    """Run ``algorithm`` on ``target`` (a :class:`~credo.ppl.Target`): the generic runner.
 
     :func:`nuts`, :func:`hmc`, :func:`credo.mh` and :func:`credo.gibbs` are
     thin wrappers that pick the algorithm. See :func:`nuts` for the arguments.

@@ -25,7 +25,7 @@ chunks (Polyak-Ruppert averaging), which removes most of the step-to-step
 jitter of the stochastic optimiser.
 
 The compiled chunk (and Pathfinder's compiled path) take the model's array
-data as arguments (:class:`credo.vi._target.LogJoint`), so they are compiled
+data as arguments (:class:`credo.ppl.LogJoint`), so they are compiled
 once per model structure (the model, its non-array arguments, the shapes and
 dtypes of its array data), family and static settings: a later fit of the
 same model with new data values of the same shapes, or another seed, reuses
@@ -67,7 +67,7 @@ import optax
 
 from credo._progress import progress_bar
 from credo.errors import ArgumentError, ModelError
-from credo.ppl.runtime import as_key
+from credo.random import as_key
 
 from . import _checks
 from .svi import prepare_target

@@ -75,10 +75,9 @@ import numpy as np
 import optax
 
 from credo.errors import ModelError
-from credo.ppl.logdensity import logdensity
-from credo.ppl.runtime import Handler, Site, as_key
+from credo.ppl import Handler, Site, as_target, logdensity, require_latents
+from credo.random import as_key
 
-from ._target import as_target
 from .approximation import Approximation
 from .families import Family, MeanField
 
@@ -217,7 +216,7 @@ class AmortizedProblem:
 
     Attributes
     ----------
-    target : VITarget
+    target : credo.ppl.Target
         The model on all the data (for draws, summaries and diagnostics).
     local, plate : str
     size : int
@@ -236,7 +235,8 @@ class AmortizedProblem:
                  batched=None):
         data = dict(data or {})
         self.target = as_target(model, data)
-        full = self.target.logdensity
+        require_latents(self.target.dim, "approximate")
+        full = self.target.source
         if local not in full.sites or full.sites[local].offset is None or \
                 full.sites[local].type != "sample":
             latents = [n for n in full.names if full.sites[n].type == "sample"]

@@ -87,7 +87,7 @@ import optax
 
 from credo.distributions import continuous_bernoulli as _cb
 from credo.errors import ArgumentError, DistributionError, ModelError, ParseError
-from credo.ppl.runtime import as_key
+from credo.random import as_key
 
 from .vae_gap import GapResult, _gaussian_elbo_points, amortization_gap
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from credo.ppl.runtime import as_key
+from credo.random import as_key
 
 __all__ = ["GapResult", "amortization_gap"]
 
