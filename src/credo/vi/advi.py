@@ -65,7 +65,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from credo._progress import progress_bar
 from credo.errors import ArgumentError, ModelError
 from credo.random import as_key
 
@@ -75,6 +74,7 @@ from .approximation import Approximation
 from .families import Family, FullRank, LowRank, MeanField, inverse_softplus, raw_tril
 from .flows import Flow
 from .objectives import elbo_reparam, elbo_reparam_entropy, iwae_bound
+from .optimize import relative_change, run_chunks, scan_steps, skip_nonfinite
 
 __all__ = ["advi", "fit", "initial_family", "Preconditioned", "FAMILIES", "DEFAULT_LEARNING_RATES",
            "DEFAULT_ESTIMATORS"]
@@ -150,36 +150,19 @@ def _run_chunk(params, static, opt_state, key, betas, batches, *, log_p, objecti
     ``len(betas)``: the minibatch of each step, passed as ``log_p(x, batch)``.
     Returns the new state, the (tempered) ELBO estimates and the mean iterate.
     """
-    length = betas.shape[0]
 
-    def step(carry, inputs):
-        params, opt_state, total = carry
+    def loss(p, inputs):
         key, beta, batch = inputs
 
         def target(x):
             return beta * (log_p(x) if batch is None else log_p(x, batch))
 
-        def loss(p):
-            return -objective(eqx.combine(p, static), target, key)
+        return -objective(eqx.combine(p, static), target, key)
 
-        value, grads = jax.value_and_grad(loss)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        total = jax.tree.map(jnp.add, total, params)
-        return (params, opt_state, total), -value
-
-    zeros = jax.tree.map(jnp.zeros_like, params)
-    (params, opt_state, total), elbos = jax.lax.scan(step, (params, opt_state, zeros),
-                                                     (jax.random.split(key, length), betas,
-                                                      batches))
-    mean = jax.tree.map(lambda t: t / length, total)
-    return params, opt_state, elbos, mean
-
-
-@functools.lru_cache(maxsize=64)
-def _skip_nonfinite(optimizer):
-    """``optax.apply_if_finite`` around ``optimizer`` (cached, like :func:`_objective`)."""
-    return optax.apply_if_finite(optimizer, max_consecutive_errors=20)
+    params, opt_state, values, mean = scan_steps(
+        loss, params, opt_state, optimizer, (jax.random.split(key, betas.shape[0]), betas, batches),
+        average=True)
+    return params, opt_state, -values, mean
 
 
 @functools.lru_cache(maxsize=64)
@@ -296,50 +279,44 @@ def fit(q, log_p, *, optimizer, steps: int, seed=0, num_particles: int = 1,
     if anneal_steps and not 0 < _checks.number("anneal_start", anneal_start, positive=True) <= 1:
         raise ArgumentError("anneal_start", f"must be in (0, 1], got {anneal_start!r}")
     key = as_key(seed)
-    optimizer = _skip_nonfinite(optimizer)
+    optimizer = skip_nonfinite(optimizer)
     params, static = eqx.partition(q, eqx.is_inexact_array)
     opt_state = optimizer.init(params)
     chunk = max(1, min(int(chunk_size), int(steps)))
     num_chunks = max(1, math.ceil(int(steps) / chunk))
     run = partial(_run_chunk, log_p=log_p, objective=_objective(estimator, num_particles),
                   optimizer=optimizer)
-    history, means, smoothed, converged = [], [], [], False
-    settled = 0  # chunks run entirely at the full target (after annealing)
-    bar = _progress_bar(num_chunks * chunk, "SVI" if batches else "ADVI") if progress else None
-    rows = batches.chunk(0, chunk) if batches is not None else None
-    try:
-        for index in range(num_chunks):
-            key, sub = jax.random.split(key)
-            betas = annealing_schedule(np.arange(index * chunk, (index + 1) * chunk),
-                                       anneal_steps, anneal_start)
-            params, opt_state, elbos, mean = run(params, static, opt_state, sub,
-                                                 jnp.asarray(betas, dtype=_dtype(params)), rows)
-            if batches is not None and index + 1 < num_chunks:  # overlaps the running chunk
-                rows = batches.chunk((index + 1) * chunk, chunk)
-            history.append(np.asarray(elbos))
-            means.append(mean)
-            settled = settled + 1 if betas[0] >= 1 else 0
-            if callback is not None and callback((index + 1) * chunk, eqx.combine(mean, static)):
-                break
-            current = _chunk_mean(history[-window:])
-            smoothed.append(current)
-            if bar is not None:
-                bar.set_postfix(elbo=f"{current:.4g}", refresh=False)
-                bar.update(chunk)
-            if tolerance > 0 and settled >= 2 * window:
-                change = abs(current - smoothed[-1 - window]) / max(abs(current), 1e-12)
-                if change < tolerance:
-                    converged = True
-                    break
-    finally:
-        if bar is not None:
-            bar.close()
+    history, means, smoothed = [], [], []
+    state = {"params": params, "opt_state": opt_state, "key": key, "settled": 0,
+             "converged": False, "rows": batches.chunk(0, chunk) if batches is not None else None}
+
+    def one_chunk(index):
+        state["key"], sub = jax.random.split(state["key"])
+        betas = annealing_schedule(np.arange(index * chunk, (index + 1) * chunk),
+                                   anneal_steps, anneal_start)
+        state["params"], state["opt_state"], elbos, mean = run(
+            state["params"], static, state["opt_state"], sub,
+            jnp.asarray(betas, dtype=_dtype(state["params"])), state["rows"])
+        if batches is not None and index + 1 < num_chunks:  # overlaps the running chunk
+            state["rows"] = batches.chunk((index + 1) * chunk, chunk)
+        history.append(np.asarray(elbos))
+        means.append(mean)
+        # chunks run entirely at the full target (after annealing): only they test convergence
+        state["settled"] = state["settled"] + 1 if betas[0] >= 1 else 0
+        if callback is not None and callback((index + 1) * chunk, eqx.combine(mean, static)):
+            return None, True
+        current = _chunk_mean(history[-window:])
+        smoothed.append(current)
+        if tolerance > 0 and state["settled"] >= 2 * window and \
+                relative_change(current, smoothed[-1 - window]) < tolerance:
+            state["converged"] = True
+        return {"elbo": f"{current:.4g}"}, state["converged"]
+
+    run_chunks(one_chunk, num_chunks, chunk, desc="SVI" if batches else "ADVI", unit="step",
+               progress=progress)
+    converged = state["converged"]
     average = _tree_mean(means[-min(window, max(1, len(means) // 2)):])
     return eqx.combine(average, static), np.concatenate(history), converged
-
-
-def _progress_bar(total: int, desc: str = "ADVI"):
-    return progress_bar(total, desc, "step")
 
 
 def _preconditioner(target, key, init):

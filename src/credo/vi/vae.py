@@ -89,6 +89,7 @@ from credo.distributions import continuous_bernoulli as _cb
 from credo.errors import ArgumentError, DistributionError, ModelError, ParseError
 from credo.random import as_key
 
+from .optimize import run_chunks, scan_steps
 from .vae_gap import GapResult, _gaussian_elbo_points, amortization_gap
 
 __all__ = ["VAE", "History", "GapResult", "amortization_gap", "continuous_bernoulli_log_prob",
@@ -285,21 +286,21 @@ class VAE(eqx.Module):
             optimizer = _adam(float(learning_rate))
         opt_state = optimizer.init(eqx.filter(self, eqx.is_inexact_array))
         key = as_key(seed)
-        bar = _progress_bar(epochs) if progress else None
-        vae, train, valid = self, [], []
-        for epoch in range(epochs):
+        state = {"vae": self, "opt_state": opt_state}
+        train, valid = [], []
+
+        def one_epoch(epoch):
             # the epoch's keys are derived inside the compiled program: no eager dispatch per epoch
-            vae, opt_state, elbo, k_valid = _train_epoch(vae, opt_state, X, key,
-                                                         np.asarray(epoch, np.int32), optimizer,
-                                                         batch_size)
+            state["vae"], state["opt_state"], elbo, k_valid = _train_epoch(
+                state["vae"], state["opt_state"], X, key, np.asarray(epoch, np.int32), optimizer,
+                batch_size)
             train.append(float(elbo))
             if V is not None:
-                valid.append(float(_mean_elbo(vae, V, k_valid, 1)))
-            if bar is not None:
-                bar.set_postfix(elbo=f"{train[-1]:.2f}", **({"val": f"{valid[-1]:.2f}"} if valid else {}))
-                bar.update(1)
-        if bar is not None:
-            bar.close()
+                valid.append(float(_mean_elbo(state["vae"], V, k_valid, 1)))
+            return {"elbo": f"{train[-1]:.2f}", **({"val": f"{valid[-1]:.2f}"} if valid else {})}, False
+
+        run_chunks(one_epoch, epochs, 1, desc="VAE", unit="epoch", progress=progress)
+        vae = state["vae"]
         if not all(np.isfinite(train)):
             raise DistributionError("the ELBO became non-finite during training; lower the "
                                     "learning rate")
@@ -447,12 +448,6 @@ def _digest(leaves) -> str:
     return h.hexdigest()
 
 
-def _progress_bar(total: int):
-    from credo._progress import progress_bar
-
-    return progress_bar(total, "VAE", "epoch")
-
-
 @functools.lru_cache(maxsize=16)
 def _adam(learning_rate: float):
     """Adam for one fit, made per call (no optimizer shared through module state).
@@ -478,18 +473,13 @@ def _train_epoch(vae, opt_state, X, key, epoch, optimizer, batch_size: int):
     batches = jax.random.permutation(k_perm, X.shape[0])[: num_batches * batch_size]
     batches = batches.reshape(num_batches, batch_size)
 
-    def loss(p, x, k):
-        return -jnp.mean(eqx.combine(p, static)._elbo_points(x, k))
-
-    def step(carry, inputs):
-        p, state = carry
+    def loss(p, inputs):
         idx, k = inputs
-        value, grads = jax.value_and_grad(loss)(p, X[idx], k)
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), -value
+        return -jnp.mean(eqx.combine(p, static)._elbo_points(X[idx], k))
 
-    (params, opt_state), elbos = jax.lax.scan(
-        step, (params, opt_state), (batches, jax.random.split(k_noise, num_batches)))
+    params, opt_state, values = scan_steps(loss, params, opt_state, optimizer,
+                                           (batches, jax.random.split(k_noise, num_batches)))
+    elbos = -values
     return eqx.combine(params, static), opt_state, jnp.mean(elbos), k_valid
 
 

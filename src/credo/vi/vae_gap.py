@@ -22,6 +22,8 @@ import optax
 
 from credo.random import as_key
 
+from .optimize import scan_steps
+
 __all__ = ["GapResult", "amortization_gap"]
 
 
@@ -100,12 +102,6 @@ def _per_point_fit(vae, X, key, steps: int, learning_rate, num_particles: int):
         # a sum over points: each point's parameters get only their own gradient
         return -jnp.sum(_gaussian_elbo_points(vae, X, p[0], jax.nn.softplus(p[1]), k, num_particles))
 
-    def step(carry, k):
-        p, state = carry
-        grads = jax.grad(loss)(p, k)
-        updates, state = optimizer.update(grads, state, p)
-        return (optax.apply_updates(p, updates), state), None
-
-    (params, _), _ = jax.lax.scan(step, (params, optimizer.init(params)),
-                                  jax.random.split(key, steps))
+    params, _, _ = scan_steps(loss, params, optimizer.init(params), optimizer,
+                              jax.random.split(key, steps))
     return params
