@@ -6,17 +6,9 @@ import numpy as np
 import pytest
 
 from credo.mcmc import integrators, metrics, trajectory
-from credo.mcmc.trajectory import (
-    Segment,
-    build_trajectory,
-    checkpoint_index,
-    init_checkpoints,
-    is_turning_merged,
-    num_completed_subtrees,
-    record_leaf,
-    subtree_is_turning,
-    transition_words,
-)
+from credo.mcmc.trajectory import build_trajectory, transition_words
+from credo.mcmc.uturn import (Segment, checkpoint_index, init_checkpoints, is_turning_merged,
+                              num_completed_subtrees, record_leaf, subtree_is_turning)
 from tests.mcmc.nuts_reference import recursive_first_turn, recursive_trajectory
 
 

@@ -61,11 +61,8 @@ from credo.errors import ArgumentError
 from . import rng
 from .integrators import IntegratorState
 from .lockstep import while_loop_lockstep
-from .uturn import (  # noqa: F401  (re-exported: the trajectory's public pieces)
+from .uturn import (
     CK_MOMENTUM,
-    CK_PREV_MOMENTUM,
-    CK_PREV_VELOCITY,
-    CK_SUM_BEFORE,
     CK_VELOCITY,
     Segment,
     _dots,
@@ -88,15 +85,7 @@ from .proposal import (
 )
 
 __all__ = [
-    "Segment",
     "TrajectoryResult",
-    "init_checkpoints",
-    "checkpoint_index",
-    "num_completed_subtrees",
-    "record_leaf",
-    "is_turning_merged",
-    "subtree_is_turning",
-    "threefry2x32",
     "transition_words",
     "TrajectoryState",
     "trajectory_init",
