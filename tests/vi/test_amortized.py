@@ -117,3 +117,29 @@ def test_errors_name_the_culprit(problem):
     bad = problem.init_guide(eqx.nn.Linear(1, 3, key=jax.random.PRNGKey(0)))
     with pytest.raises(ModelError, match="length 2 \\* 1"):
         problem.elbo(bad, jax.random.PRNGKey(0))
+
+
+def _model_with_a_poisoned_row(y, flag):
+    # a row whose log density and gradient are NaN once mu passes 1 on its way to the data's
+    # mean of 2 (so the starting point is fine); the where/sqrt pair keeps the other rows finite
+    mu = ppl.sample("mu", dist.Normal(0.0, 5.0))
+    with ppl.plate("obs", len(y)):
+        z = ppl.sample("z", dist.Normal(mu, 1.0))
+        ppl.sample("y", dist.Normal(z, 0.5), obs=y)
+        inside = jnp.where((flag == 1) & (mu > 1.0), -1.0 - mu ** 2, 1.0)
+        ppl.factor("poison", jnp.where(flag == 1, jnp.sqrt(inside), 0.0))
+
+
+def test_a_step_with_a_nonfinite_gradient_is_skipped():
+    """As in ADVI: a minibatch whose gradient is NaN leaves the guide as it was, instead of
+    writing NaN into every parameter for the rest of the fit."""
+    y = np.random.default_rng(0).normal(2.0, 1.0, size=40).astype(np.float32)
+    flag = np.zeros(40, np.int32)
+    flag[7] = 1
+    enc = eqx.nn.Linear(1, 2, key=jax.random.PRNGKey(0))
+    fit = amortized_guide(enc, _model_with_a_poisoned_row, {"y": y, "flag": flag}, local="z",
+                          inputs=y[:, None],
+                          steps=200, batch_size=10, chunk_size=50, progress=False, seed=0)
+    leaves = jax.tree.leaves(eqx.filter(fit.guide, eqx.is_inexact_array))
+    assert all(np.isfinite(np.asarray(leaf)).all() for leaf in leaves)
+    assert np.isnan(fit.elbo_history).any()  # the poisoned batches were met, and skipped

@@ -9,9 +9,8 @@ They share three pieces, written here once:
   ``value_and_grad`` and an optax update, which each method calls inside its
   own jitted chunk (whose static arguments decide what is compiled once);
 * :func:`skip_nonfinite`, the guard that skips a step whose gradient is not
-  finite instead of writing NaN into every parameter (ADVI and SVI use it; the
-  VAE and amortized fits do not yet, because any guard in the step changes how
-  XLA fuses it and so the last bits of their fixed-seed results);
+  finite instead of writing NaN into every parameter (ADVI, SVI and amortized
+  VI use it; the VAE stops with an error on a non-finite ELBO instead);
 * :func:`run_chunks`, the host loop over compiled chunks with its progress
   bar, closed however the loop ends (a stop, an error or Ctrl-C), and
   :func:`relative_change`, the stopping and convergence rule's measure.
@@ -90,7 +89,6 @@ def skip_nonfinite(optimizer, max_consecutive_errors: int = 20):
     optimizer gives an equal (hashable, static) wrapper and jitted chunks are reused.
     """
     return optax.apply_if_finite(optimizer, max_consecutive_errors=max_consecutive_errors)
-
 
 
 def run_chunks(chunk_fn, num_chunks: int, chunk: int, *, desc: str, unit: str = "step",
