@@ -13,7 +13,7 @@ from credo.exact._budget import ITEMSIZE, check_memory
 from credo.models.base import DiscreteModel
 
 __all__ = ["SamplingWarning", "SamplingError", "Query", "prepare_query", "CompiledNetwork",
-           "ancestral_set", "proportion_standard_error", "check_impossible_exactly", "as_generator"]
+           "needed_variables", "proportion_standard_error", "check_impossible_exactly", "as_generator"]
 
 
 class SamplingWarning(UserWarning):
@@ -72,13 +72,13 @@ def prepare_query(model: DiscreteModel, targets, evidence: Mapping | None) -> Qu
     return Query(evidence, evidence_index, targets, [v for v in targets if v not in evidence])
 
 
-def ancestral_set(model, keep: Iterable) -> set:
-    """``keep`` and all its ancestors in a Bayesian network.
+def needed_variables(model, query: Query) -> set:
+    """The query's free targets and evidence variables with all their ancestors, in a Bayesian network.
 
-    The other (barren) nodes sum out of :math:`P(x_{keep})`, so a sampler
-    never needs to draw them.
+    The other (barren) nodes sum out of :math:`P(x_{targets}, e)`, so a
+    sampler never needs to draw them.
     """
-    return graphs.ancestral_set(model.parents, keep)
+    return graphs.ancestral_set(model.parents, query.free_targets + list(query.evidence))
 
 
 class CompiledNetwork:
@@ -240,7 +240,7 @@ def prepare_forward_sampling(model, method: str, targets, evidence, num_samples,
     num_samples = check_count("num_samples", num_samples)
     batch_size = check_count("batch_size", batch_size)
     query = prepare_query(model, targets, evidence)
-    keep = ancestral_set(model, query.free_targets + list(query.evidence))
+    keep = needed_variables(model, query)
     check_network_memory(model, [v for v in model.variables if v in keep],
                          f"the {method} sampler ({len(keep)} variables, batches of {min(batch_size, num_samples)} draws)",
                          memory_limit, min(batch_size, num_samples), _BATCH_COPIES,

@@ -79,7 +79,7 @@ from credo.factors.discrete import align
 from credo.sampling._common import (
     CompiledNetwork,
     SamplingWarning,
-    ancestral_set,
+    needed_variables,
     as_generator,
     check_count,
     cumulative_rows,
@@ -505,7 +505,7 @@ def gibbs_sampling(model, targets: Sequence | None = None, evidence: Mapping | N
     max_table_size = check_count("max_table_size", max_table_size)
     query = prepare_query(model, targets, evidence)
     if model.is_directed:
-        keep = ancestral_set(model, query.free_targets + list(query.evidence))
+        keep = needed_variables(model, query)
         variables = [v for v in model.variables if v in keep]
         factors = [model.cpd(v).to_factor() for v in variables]
     else:
