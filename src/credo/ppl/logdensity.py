@@ -352,6 +352,11 @@ class _Structure:
     def __init__(self, ld: LogDensity, key=None):
         self.ld, self._key = ld, ld.static_key if key is None else key
 
+    @property
+    def key(self):
+        """The hashable key this structure is compared by."""
+        return self._key
+
     def __hash__(self):
         return hash(self._key)
 

@@ -246,7 +246,7 @@ def _output_shapes(ld: LogDensity) -> dict:
 
 def _model_target(ld: LogDensity, data: dict, *, minibatch: bool = False, init=None) -> Target:
     structure = _structure(ld, minibatch)
-    static = ("model",) + ld.static_key + (("minibatch",) if minibatch else ())
+    static = ("model",) + structure.key  # one identity for MCMC's programs and VI's modules
     return Target(static=static, dim=ld.dim, data=data,
                   logdensity=ld.fn_minibatch if minibatch else ld.fn_with,
                   constrain=ld.constrain_minibatch if minibatch else ld.constrain_with,
@@ -268,7 +268,7 @@ def _function_target(fn, dim: int) -> Target:
 
     return Target(static=("function", fn, dim), dim=dim, data={},
                   logdensity=lambda flat, data: fn(flat),
-                  constrain=lambda flat, data: {"x": flat}, output_shapes={"x": (dim,)},
+                  constrain=lambda flat, data: _as_x(flat), output_shapes={"x": (dim,)},
                   init=init, log_p=fn, constrain_fn=_as_x)
 
 
