@@ -244,7 +244,7 @@ def test_the_default_limit_sees_the_address_space_cap():
     from tests.limits import run_limited
 
     done = run_limited("""
-        from credo.exact._budget import available_memory
+        from credo.factors.budget import available_memory
         assert available_memory() < 2 * 1024**3, available_memory()
     """, timeout=60)
     assert done.raised == "none", done.stdout + done.stderr

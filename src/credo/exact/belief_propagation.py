@@ -21,8 +21,9 @@ from typing import Hashable, Mapping, Sequence
 import numpy as np
 
 from credo.errors import ImpossibleEvidenceError, ModelError
-from credo.exact._budget import ITEMSIZE, check_memory
-from credo.exact.elimination import ReducedFactors
+from credo.factors.budget import ITEMSIZE, check_memory
+from credo.exact.elimination import reduce_model
+from credo.factors.elimination import ReducedFactors
 from credo.exact.result import MPEResult, QueryResult
 from credo.factors.discrete import align
 from credo.models.base import DiscreteModel
@@ -71,7 +72,7 @@ def _check_factor_graph(model: DiscreteModel, reduced: ReducedFactors, ids: Sequ
 
 
 def _factor_graph(model: DiscreteModel, evidence: Mapping, memory_limit: int | None = None) -> _Graph:
-    reduced = ReducedFactors(model, evidence)
+    reduced = reduce_model(model, evidence)
     _check_factor_graph(model, reduced, reduced.chosen(model.variables), memory_limit)
     tables, log_scale = reduced.select(model.variables)
     free = [v for v in model.variables if v not in evidence]

@@ -25,11 +25,10 @@ import networkx as nx
 import numpy as np
 
 from credo.errors import ModelError
-from credo.exact._budget import check_memory
-from credo.exact.elimination import interaction_graph
+from credo.factors.budget import check_memory
 from credo.factors.discrete import align
 from credo.graphs.ancestry import ancestral_set
-from credo.graphs.elimination import check_order, greedy_order, triangulate
+from credo.graphs.elimination import check_order, greedy_order, interaction_graph, triangulate
 from credo.models.base import DiscreteModel
 
 __all__ = ["CliqueTree", "Plan", "JaxPlan", "reducer", "permutation", "read_only"]

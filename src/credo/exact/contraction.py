@@ -38,11 +38,10 @@ import numpy as np
 import opt_einsum
 
 from credo.errors import ImpossibleEvidenceError, ModelError, UnknownVariableError
-from credo.exact._budget import MEMORY_FRACTION as _MEMORY_FRACTION  # noqa: F401 - re-exported
-from credo.exact._budget import available_memory, check_memory
-from credo.exact.elimination import interaction_graph
+from credo.factors.budget import MEMORY_FRACTION as _MEMORY_FRACTION  # noqa: F401 - re-exported
+from credo.factors.budget import available_memory, check_memory
 from credo.exact.result import QueryResult
-from credo.graphs.elimination import greedy_order, random_greedy_order
+from credo.graphs.elimination import greedy_order, interaction_graph, random_greedy_order
 from credo.models.base import DiscreteModel
 
 __all__ = ["Contraction", "ContractionCost", "contraction_query", "available_memory", "PATH_METHODS"]

@@ -11,7 +11,14 @@ from credo.graphs.dseparation import (
     markov_blanket,
     moral_graph,
 )
-from credo.graphs.elimination import HEURISTICS, EliminationOrder, greedy_order, induced_width, triangulate
+from credo.graphs.elimination import (
+    HEURISTICS,
+    EliminationOrder,
+    greedy_order,
+    induced_width,
+    interaction_graph,
+    triangulate,
+)
 
 __all__ = [
     "ancestral_set",
@@ -27,5 +34,6 @@ __all__ = [
     "EliminationOrder",
     "greedy_order",
     "induced_width",
+    "interaction_graph",
     "triangulate",
 ]

@@ -21,9 +21,19 @@ import numpy as np
 from credo.errors import ModelError, UnknownVariableError
 
 __all__ = ["HEURISTICS", "EliminationOrder", "greedy_order", "random_greedy_order", "order_cost", "induced_width",
-           "triangulate", "check_order"]
+           "triangulate", "check_order", "interaction_graph"]
 
 Adjacency = dict[Hashable, set]
+
+
+def interaction_graph(variables: Iterable, scopes: Iterable[Sequence]) -> nx.Graph:
+    """Graph on ``variables`` joining every pair that shares a scope (the moral graph of a BN's CPDs)."""
+    graph = nx.Graph()
+    graph.add_nodes_from(variables)
+    for scope in scopes:
+        scope = tuple(scope)
+        graph.add_edges_from((a, b) for i, a in enumerate(scope) for b in scope[i + 1:])
+    return graph
 
 
 def _fill_edges(adjacency: Adjacency, node) -> list[tuple]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from credo.errors import ModelError, UnknownVariableError
 from credo.factors import DiscreteFactor, position_index, state_index
+from credo.graphs.elimination import interaction_graph
 
 __all__ = ["DiscreteModel"]
 
@@ -251,12 +252,7 @@ class DiscreteModel:
 
     def interaction_graph(self) -> nx.Graph:
         """Undirected graph joining variables that share a factor (the moral graph for a BN)."""
-        graph = nx.Graph()
-        graph.add_nodes_from(self.variables)
-        for factor in self.factors:
-            scope = factor.variables
-            graph.add_edges_from((a, b) for i, a in enumerate(scope) for b in scope[i + 1:])
-        return graph
+        return interaction_graph(self.variables, (f.variables for f in self.factors))
 
     def log_potential(self, assignment: Mapping) -> float:
         """Sum of the log factors at a full assignment (``-inf`` where a factor is zero)."""

@@ -9,6 +9,7 @@ import numpy as np
 
 from credo.errors import ModelError
 from credo.factors import DiscreteFactor
+from credo.factors.elimination import log_partition
 from credo.models.base import DiscreteModel
 
 __all__ = ["MarkovNetwork", "FactorGraph"]
@@ -57,9 +58,8 @@ class _UndirectedModel(DiscreteModel):
         ``memory_limit`` bytes (default 80% of the available memory) raises
         :class:`~credo.errors.ContractionTooLargeError` before allocating.
         """
-        from credo.exact.elimination import log_partition
-
-        return log_partition(self, evidence, memory_limit=memory_limit)
+        return log_partition(self.factors, {v: self.cardinality(v) for v in self.variables},
+                             self.check_evidence(evidence), memory_limit=memory_limit, what="ln Z")
 
     def log_prob(self, assignment: Mapping) -> float:
         r""":math:`\ln p(x) = \sum_f \ln \phi_f(x_f) - \ln Z` (computes Z exactly)."""

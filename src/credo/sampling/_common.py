@@ -9,7 +9,7 @@ import numpy as np
 
 from credo.errors import ArgumentError, CredoError, ImpossibleEvidenceError, ModelError
 from credo import graphs
-from credo.exact._budget import ITEMSIZE, check_memory
+from credo.factors.budget import ITEMSIZE, check_memory
 from credo.models.base import DiscreteModel
 
 __all__ = ["SamplingWarning", "SamplingError", "Query", "prepare_query", "CompiledNetwork",

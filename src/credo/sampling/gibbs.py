@@ -74,7 +74,7 @@ import networkx as nx
 import numpy as np
 
 from credo.errors import ImpossibleEvidenceError, describe_evidence
-from credo.exact._budget import ITEMSIZE, check_memory
+from credo.factors.budget import ITEMSIZE, check_memory
 from credo.factors.discrete import align
 from credo.sampling._common import (
     CompiledNetwork,

@@ -8,8 +8,9 @@ applies one limit (the user's ``memory_limit``, else a fraction of the
 memory available) and raises one error,
 :class:`~credo.errors.ContractionTooLargeError`, with one message format.
 
-This module imports nothing of credo but its errors, so every layer above
-the factors (exact engines, samplers, models' lazy imports) can use it.
+It sits with the factors (tables are what it measures) and imports nothing
+of credo but its errors, so every layer that builds tables (the factors'
+own elimination, models, exact engines, samplers) can use it.
 """
 
 from __future__ import annotations
