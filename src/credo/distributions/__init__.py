@@ -20,7 +20,7 @@ from .continuous import (Beta, Cauchy, Exponential, Gamma, HalfCauchy, HalfNorma
 from .discrete import (Bernoulli, Binomial, Categorical, DiscreteUniform, Geometric, Multinomial,
                        NegativeBinomial, NegativeBinomial2, Poisson)
 from .distribution import (Delta, Distribution, Flat, HalfFlat, ImproperDistributionError,
-                           Independent, MaskedDistribution, initial_value)
+                           ImproperUniform, Independent, MaskedDistribution, initial_value)
 from .mixtures import Mixture, MixtureSameFamily
 from .multivariate import Dirichlet, LKJCholesky, MultivariateNormal
 from .transforms import Transform, biject_to
@@ -70,6 +70,7 @@ __all__ = [
     # improper
     "Flat",
     "HalfFlat",
+    "ImproperUniform",
     # mixtures
     "MixtureSameFamily",
     "Mixture",

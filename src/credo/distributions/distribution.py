@@ -27,6 +27,7 @@ __all__ = [
     "Delta",
     "Flat",
     "HalfFlat",
+    "ImproperUniform",
     "ImproperDistributionError",
     "initial_value",
 ]
@@ -472,6 +473,108 @@ class HalfFlat(Flat):
 
     support = constraints.positive
     _guard_support = True
+
+
+class ImproperUniform(Distribution):
+    r"""Improper flat density on a constrained support: ``log p(x) = 0`` on ``support``.
+
+    The density is the constant 1 (with respect to Lebesgue measure on the
+    support's free coordinates) wherever ``support.check(x)`` holds and 0
+    elsewhere:
+
+    .. math::
+
+        \log p(x) = \begin{cases} 0 & x \in \mathcal{S} \\
+                                   -\infty & x \notin \mathcal{S} \end{cases}
+
+    It integrates to infinity, so it is a law for declaring a parameter's
+    support, not a prior by itself: add the actual (unnormalised) density with
+    ``credo.factor``. This is Stan's ``ordered[K] mu; mu ~ normal(0, 2);``::
+
+        mu = credo.sample("mu", dist.ImproperUniform(constraints.ordered_vector, (), (K,)))
+        credo.factor("mu_prior", dist.Normal(0.0, 2.0).log_prob(mu).sum())
+
+    Samplers work in unconstrained space through ``biject_to(support)`` and add
+    the Jacobian of that transform, so the posterior is the one Stan defines.
+    Same signature and semantics as NumPyro's
+    ``numpyro.distributions.ImproperUniform``.
+
+    Parameters
+    ----------
+    support : Constraint
+        The set of values with positive density, e.g.
+        ``constraints.ordered_vector`` or ``constraints.positive``. It is held
+        as static (non-pytree) data, so its bounds should be concrete.
+    batch_shape : tuple of int, default ()
+        Shape of independent copies.
+    event_shape : tuple of int, default ()
+        Shape of one draw. It needs at least ``support.event_dim`` dimensions;
+        extra leading event dimensions are reinterpreted, so ``support``
+        becomes ``constraints.independent(support, len(event_shape) -
+        support.event_dim)`` (as in NumPyro). When ``len(event_shape) ==
+        support.event_dim`` the ``support`` attribute is the given constraint.
+    validate_args : bool or None, default None
+
+    Notes
+    -----
+    ``log_prob(value)`` for ``value`` of shape ``sample_shape + batch_shape +
+    event_shape`` (its leading dimensions broadcast with ``batch_shape``) is an
+    array of zeros of shape ``sample_shape + batch_shape`` with ``-inf`` where
+    the value is outside the support. ``sample`` raises
+    :class:`ImproperDistributionError`; :func:`initial_value` gives a starting
+    point (``Uniform(-2, 2)`` in unconstrained space mapped onto the support).
+    ``mean`` and ``variance`` are nan.
+
+    References
+    ----------
+    NumPyro, ``numpyro.distributions.distribution.ImproperUniform``;
+    Stan Reference Manual, "Constrained parameters" (a parameter with no
+    sampling statement has an improper uniform prior on its declared support).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from credo import distributions as dist
+    >>> from credo.distributions import constraints
+    >>> d = dist.ImproperUniform(constraints.ordered_vector, (), (2,))
+    >>> d.log_prob(jnp.array([[0.0, 1.0], [1.0, 0.0]]))
+    Array([  0., -inf], dtype=float32)
+    """
+
+    arg_constraints = {}
+
+    def __init__(self, support, batch_shape=(), event_shape=(), *, validate_args=None):
+        batch_shape = tuple(int(n) for n in np.atleast_1d(batch_shape))
+        event_shape = tuple(int(n) for n in np.atleast_1d(event_shape))
+        extra = len(event_shape) - support.event_dim
+        if extra < 0:
+            raise DistributionError(
+                f"ImproperUniform: support {support!r} has event_dim {support.event_dim}, "
+                f"but event_shape {event_shape} has only {len(event_shape)} dimensions")
+        self.support = constraints.independent(support, extra)
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    def _log_prob(self, value):
+        batch = value.shape[: value.ndim - len(self.event_shape)]
+        shape = jnp.broadcast_shapes(batch, self.batch_shape)
+        return jnp.zeros(shape, dtype=as_float(value)[0].dtype)
+
+    def _sample(self, key, sample_shape):
+        raise ImproperDistributionError(
+            f"ImproperUniform on {self.support!r} is improper and cannot be sampled; "
+            "use credo.distributions.initial_value for initialisation")
+
+    @property
+    def mean(self):
+        return jnp.full(self.batch_shape + self.event_shape, jnp.nan)
+
+    @property
+    def variance(self):
+        return jnp.full(self.batch_shape + self.event_shape, jnp.nan)
+
+    def __repr__(self):
+        return (f"ImproperUniform(support={self.support!r}, batch_shape={self.batch_shape}, "
+                f"event_shape={self.event_shape})")
 
 
 # Eager calls run one compiled program per (distribution structure, shapes)
