@@ -44,7 +44,7 @@ _LAZY_NAMES = {"nuts": "credo.workflow", "hmc": "credo.workflow",
 #: The model language's primitives, re-exported lazily from credo.ppl.
 _LAZY_PPL_NAMES = {"check_model", "sample", "plate", "deterministic", "factor", "param", "logdensity", "LogDensity",
                    "prior_predictive", "posterior_predictive", "model_graph", "ModelGraph",
-                   "render"}
+                   "render", "scan", "infer_discrete", "discrete_marginals"}
 
 
 def __getattr__(name):
@@ -83,6 +83,9 @@ __all__ = [
     "compare",
     "cavi",
     "amortized_guide",
+    "scan",
+    "infer_discrete",
+    "discrete_marginals",
     "vae",
     "graphs",
     "io",

@@ -28,6 +28,9 @@ from .handlers import block, condition, mask, scale, seed, substitute, trace, un
 from .logdensity import LogDensity, SiteInfo, logdensity
 from .predictive import posterior_predictive, prior_predictive
 from .primitives import deterministic, factor, param, plate, sample
+from .scan import scan
+from .discrete import discrete_marginals, infer_discrete
+from .enumeration import EnumerationPlan
 from .runtime import Handler, MissingKeyError, PlateFrame, Site, Trace
 from .structure import ModelStructure
 from .target import (MAX_INIT_TRIES, LogJoint, Target, as_target, initial_positions, minibatch_target,
@@ -73,4 +76,8 @@ __all__ = [
     "PlateFrame",
     "MissingKeyError",
     "examples",
+    "scan",
+    "EnumerationPlan",
+    "infer_discrete",
+    "discrete_marginals",
 ]

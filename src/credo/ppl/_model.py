@@ -25,7 +25,7 @@ from credo.errors import ArgumentError, ModelError
 
 from ._diagnose import run_attributed
 from .handlers import seed, trace
-from .runtime import Handler, Site, Trace, site_key
+from .runtime import Handler, Site, Trace, at_step, step_key
 
 INIT_STRATEGIES = ("uniform", "median", "prior")
 _MEDIAN_DRAWS = 101  # odd, so the median is one of the draws
@@ -42,7 +42,7 @@ class _Data(Handler):
         if msg.name not in self.data:
             return
         if msg.type == "sample":
-            msg.value, msg.is_observed = self.data[msg.name], True
+            msg.value, msg.is_observed = at_step(msg, self.data[msg.name]), True
         elif msg.type == "plate":
             msg.value = self.data[msg.name]
 
@@ -187,7 +187,7 @@ class _Initialize(Handler):
 
     def process_message(self, msg: Site) -> None:
         if msg.type == "sample" and msg.value is None:
-            msg.value = init_value(msg.fn, site_key(self.key, msg.name), self.strategy,
+            msg.value = init_value(msg.fn, step_key(self.key, msg), self.strategy,
                                    msg.kwargs.get("sample_shape", ()))
 
 

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 import jax.numpy as jnp
 
-from .runtime import Handler, Site, Trace, as_key, site_key
+from .runtime import Handler, Site, Trace, as_key, at_step, step_key
 
 __all__ = ["trace", "seed", "substitute", "condition", "uncondition", "scale", "mask", "block"]
 
@@ -49,7 +49,8 @@ class trace(Handler):
         return self.trace
 
     def postprocess_message(self, msg: Site) -> None:
-        self.trace.add(msg)
+        if msg.step is None:  # a site inside a scan is recorded once, stacked, when the scan ends
+            self.trace.add(msg)
 
     def get_trace(self, *args, **kwargs) -> Trace:
         """Run the model with ``args``/``kwargs`` and return its trace."""
@@ -79,7 +80,7 @@ class seed(Handler):
     def process_message(self, msg: Site) -> None:
         # An inner seed handler takes precedence; it has already set the key.
         if msg.key is None and msg.value is None and msg.type in ("sample", "param", "plate"):
-            msg.key = site_key(self.key, msg.name)
+            msg.key = step_key(self.key, msg)
 
 
 class substitute(Handler):
@@ -101,7 +102,7 @@ class substitute(Handler):
 
     def process_message(self, msg: Site) -> None:
         if msg.name in self.data and msg.type in ("sample", "param", "plate") and not msg.is_observed:
-            msg.value = self.data[msg.name]
+            msg.value = at_step(msg, self.data[msg.name])
 
 
 class condition(Handler):
@@ -120,7 +121,7 @@ class condition(Handler):
 
     def process_message(self, msg: Site) -> None:
         if msg.type == "sample" and msg.name in self.data:
-            msg.value = self.data[msg.name]
+            msg.value = at_step(msg, self.data[msg.name])
             msg.is_observed = True
 
 

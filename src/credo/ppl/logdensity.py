@@ -29,8 +29,9 @@ import numpy as np
 from credo.errors import ArgumentError, ModelError
 
 from ._model import INIT_STRATEGIES, BoundModel, _Initialize, is_free, prototype_trace, transform_of
+from .enumeration import Enumerate, EnumerationPlan, enumerable_sites, plan_enumeration
 from .handlers import seed, substitute, trace
-from .runtime import Handler, Site, Trace, as_key
+from .runtime import Handler, Site, Trace, as_key, at_step
 from .structure import distribution_name, observed_values  # distribution_name stays importable from here
 
 __all__ = ["LogDensity", "SiteInfo", "logdensity"]
@@ -60,6 +61,9 @@ class SiteInfo:
     offset, size : int or None
         The site's block ``flat[offset:offset + size]`` (free sites only).
     plates : tuple of str
+    enumerated : bool
+        A discrete latent site summed out of the density (not in the flat
+        vector), or a deterministic site that depends on one.
     """
 
     name: str
@@ -73,6 +77,7 @@ class SiteInfo:
     offset: int | None = None
     size: int | None = None
     plates: tuple = ()
+    enumerated: bool = False
 
     @property
     def slice(self) -> slice | None:
@@ -93,7 +98,7 @@ class _Unconstrained(Handler):
         if msg.name not in self.values:
             raise ModelError(f"site {msg.name!r} did not appear when the model was compiled; "
                              "the model's sites must not depend on the values of its variables")
-        u = self.values[msg.name]
+        u = at_step(msg, self.values[msg.name])
         transform = transform_of(msg)
         msg.value = transform(u)
         if msg.type == "sample":  # params are point estimates: no change of measure
@@ -137,15 +142,23 @@ class LogDensity:
         Values of the observed sample sites.
     subsampled : dict of str -> tuple of int
         Plates that subsample: name -> ``(size, subsample_size)``.
+    enumeration : EnumerationPlan or None
+        How the discrete latent sites are summed out of the density (None
+        when the model has none); ``print(ld.enumeration)`` shows the summed
+        sites, the elimination order, the largest table and the cost.
     """
 
-    def __init__(self, model, data: dict | None = None, *, seed=None):
+    def __init__(self, model, data: dict | None = None, *, seed=None, memory_limit: int | None = None):
         self._model = BoundModel(model, data)
         self._key = None if seed is None else as_key(seed)
         proto = prototype_trace(self._model, self._key)
         _check_compilable(proto, self._key, self._model.observations)
         check_observed_shapes(proto, self._model)
-        self.sites = _site_infos(proto)
+        self.enumeration: EnumerationPlan | None = plan_enumeration(self._enumerated_run(proto), proto,
+                                                                    memory_limit)
+        self.sites = _site_infos(proto, self.enumeration)
+        self._outputs = tuple(n for n, s in self.sites.items()
+                              if not s.enumerated and (s.offset is not None or s.type == "deterministic"))
         self.names = tuple(n for n, s in self.sites.items() if s.offset is not None)
         self.dim = sum(self.sites[n].size for n in self.names)
         self.plates = {s.name: s.kwargs["size"] for s in proto.sites("plate")}
@@ -165,14 +178,32 @@ class LogDensity:
         differentiable.
         """
         tr = self._run(flat)
-        return tr.log_density() + _log_jacobian(tr)
+        return self._density(tr)
 
     __call__ = fn
+
+    def _density(self, tr: Trace):
+        summed = tr.log_density() if self.enumeration is None else self.enumeration.log_density(tr)
+        return summed + _log_jacobian(tr)
+
+    def _enumerated_run(self, proto: Trace):
+        """``run(sites)``: the model with its continuous values from ``proto`` and ``sites`` enumerated."""
+        discrete = {s.name for s in enumerable_sites(proto)}
+        values = {s.name: s.value for s in proto.sites("sample", "param")
+                  if is_free(s) and s.name not in discrete}
+
+        def run(handler: Enumerate):
+            handler.fn = substitute(self._model, values)
+            return trace(seed(handler, self._key if self._key is not None else 0)).get_trace()
+
+        return run
 
     def _run(self, flat, data: dict | None = None, minibatch: bool = False) -> Trace:
         bound = self._rebound(data) if data else self._model
         if minibatch:
             bound = _Minibatch(bound, self.subsampled)
+        if self.enumeration is not None:
+            bound = self.enumeration.handler(bound)
         model = _Unconstrained(bound, self.unflatten(flat))
         if self._key is not None:  # only plate subsampling needs keys here
             model = seed(model, self._key)
@@ -208,7 +239,7 @@ class LogDensity:
             A subset of :attr:`data`; missing names keep their bound values.
         """
         tr = self._run(flat, data)
-        return tr.log_density() + _log_jacobian(tr)
+        return self._density(tr)
 
     def fn_minibatch(self, flat, batch: dict):
         r"""Unbiased estimate of :meth:`fn` from one minibatch of the subsampled plates' rows.
@@ -229,19 +260,17 @@ class LogDensity:
         (Hoffman et al. 2013, stochastic variational inference).
         """
         tr = self._run(flat, batch, minibatch=True)
-        return tr.log_density() + _log_jacobian(tr)
+        return self._density(tr)
 
     def constrain_minibatch(self, flat, batch: dict) -> dict:
         """:meth:`constrain` on a minibatch (see :meth:`fn_minibatch`)."""
         tr = self._run(flat, batch, minibatch=True)
-        return {n: tr[n].value for n in self.sites
-                if n in tr and (is_free(tr[n]) or tr[n].type == "deterministic")}
+        return {n: tr[n].value for n in self._outputs if n in tr}
 
     def constrain_with(self, flat, data: dict) -> dict:
         """:meth:`constrain` with the array data replaced by ``data``."""
         tr = self._run(flat, data)
-        return {n: tr[n].value for n in self.sites
-                if n in tr and (is_free(tr[n]) or tr[n].type == "deterministic")}
+        return {n: tr[n].value for n in self._outputs if n in tr}
 
     @property
     def static_key(self):
@@ -255,7 +284,8 @@ class LogDensity:
         shapes = tuple(sorted((k, tuple(np.shape(v)), str(np.asarray(v).dtype))
                               for k, v in self.data.items()))
         seed_bytes = None if self._key is None else tuple(np.asarray(jax.random.key_data(self._key)).ravel().tolist())
-        return (self._model.model, fixed, shapes, seed_bytes)
+        enumeration = None if self.enumeration is None else self.enumeration.signature
+        return (self._model.model, fixed, shapes, seed_bytes, enumeration)
 
     # -- layout ----------------------------------------------------------------------------
     def unflatten(self, flat) -> dict:
@@ -275,7 +305,11 @@ class LogDensity:
         return jnp.concatenate(parts) if parts else jnp.zeros((0,))
 
     def constrain(self, flat) -> dict:
-        """Constrained values of the free and deterministic sites at ``flat`` (shape ``(dim,)``)."""
+        """Constrained values of the free and deterministic sites at ``flat`` (shape ``(dim,)``).
+
+        Summed-out discrete sites, and deterministic sites that depend on them,
+        are left out (:func:`credo.infer_discrete` draws them).
+        """
         return self.constrain_with(flat, {})
 
     def unconstrain(self, values: dict):
@@ -391,7 +425,7 @@ def _hashable(value):
         return (arr.dtype.str, arr.shape, arr.tobytes())
 
 
-def logdensity(model, data: dict | None = None, *, seed=None) -> LogDensity:
+def logdensity(model, data: dict | None = None, *, seed=None, memory_limit: int | None = None) -> LogDensity:
     """Compile ``model`` with ``data`` into a :class:`LogDensity`.
 
     Parameters
@@ -403,23 +437,26 @@ def logdensity(model, data: dict | None = None, *, seed=None) -> LogDensity:
         observe the sample site of that name (or fix a plate's subsample indices).
     seed : int or PRNG key, optional
         Needed only by models with subsampled plates: fixes the subsample.
+    memory_limit : int, optional
+        Bytes one evaluation of a model with discrete latent sites may use
+        for their exact sum (default 80% of the available memory).
+
+    Discrete latent sites with a finite support are summed out exactly
+    (:mod:`credo.ppl.enumeration`); :attr:`LogDensity.enumeration` reports how.
 
     Raises
     ------
     ModelError
-        If a latent site is discrete, or a plate subsamples without a seed.
+        If a discrete latent site cannot be summed out (infinite support, a
+        batch dimension outside a plate, ...), naming it, or a plate
+        subsamples without a seed.
+    ContractionTooLargeError
+        If summing the discrete latent sites out would need more memory than allowed.
     """
-    return LogDensity(model, data, seed=seed)
+    return LogDensity(model, data, seed=seed, memory_limit=memory_limit)
 
 
 def _check_compilable(tr: Trace, key, observations: dict) -> None:
-    discrete = [s.name for s in tr.latent_sites() if s.fn.support.is_discrete]
-    if discrete:
-        raise ModelError(f"latent sites {discrete} are discrete; a log density on unconstrained "
-                         "space (NUTS, HMC, ADVI, Pathfinder) needs continuous latents. Sample the model "
-                         "with credo.gibbs, which updates discrete sites exactly from their conditionals "
-                         "(credo.gibbs(model, data=...)), or observe them, or sum them out in the model "
-                         "with credo.factor")
     subsampled = [s.name for s in tr.sites("plate")
                   if s.kwargs["subsample_size"] != s.kwargs["size"] and s.name not in observations]
     if subsampled and key is None:
@@ -457,18 +494,19 @@ def check_observed_shapes(tr: Trace, bound: BoundModel) -> None:
                          "that shape (a transposed matrix or a vector of the wrong length?)")
 
 
-def _site_infos(tr: Trace) -> dict:
+def _site_infos(tr: Trace, enumeration: EnumerationPlan | None = None) -> dict:
+    summed = set() if enumeration is None else set(enumeration.names) | set(enumeration.deterministics)
     infos, offset = {}, 0
     for site in tr.sites("sample", "param", "deterministic"):
         shape = tuple(jnp.shape(site.value))
         info = dict(name=site.name, type=site.type, shape=shape, observed=site.is_observed,
-                    plates=site.plate_names)
+                    plates=site.plate_names, enumerated=site.name in summed)
         if site.type == "sample":
             info.update(distribution=distribution_name(site.fn),
                         event_shape=tuple(site.fn.event_shape), constraint=site.fn.support)
         elif site.type == "param":
             info.update(constraint=site.kwargs["constraint"])
-        if is_free(site):
+        if is_free(site) and site.name not in summed:
             ushape = tuple(transform_of(site).inverse_shape(shape))
             size = math.prod(ushape)
             info.update(unconstrained_shape=ushape, offset=offset, size=size)

@@ -37,6 +37,9 @@ from credo.random import as_key, site_key  # re-exported: this module was their 
 __all__ = [
     "Site",
     "PlateFrame",
+    "ScanStep",
+    "at_step",
+    "step_key",
     "Trace",
     "Handler",
     "MissingKeyError",
@@ -77,6 +80,40 @@ class PlateFrame:
     dim: int
 
 
+@dataclasses.dataclass(frozen=True)
+class ScanStep:
+    """Where a site inside :func:`credo.scan` runs: which scan, which step.
+
+    Attributes
+    ----------
+    scan : str
+        The scan's name.
+    index : int or traced int
+        The step, ``0 .. length - 1``.
+    length : int
+    """
+
+    scan: str
+    index: Any
+    length: int
+
+
+def at_step(msg: "Site", value):
+    """The part of a handler's ``value`` for site ``msg``: its step's slice inside a scan.
+
+    Handlers that hold values by site name (data, substitutions, unconstrained
+    coordinates) hold, for a site inside :func:`credo.scan`, the whole series
+    with a leading time axis; each step reads its own row.
+    """
+    return value if msg.step is None else jnp.asarray(value)[msg.step.index]
+
+
+def step_key(key, msg: "Site"):
+    """The key of site ``msg`` from a base ``key``: one per site name, and one per step inside a scan."""
+    key = site_key(key, msg.name)
+    return key if msg.step is None else jax.random.fold_in(key, msg.step.index)
+
+
 @dataclasses.dataclass(eq=False)
 class Site:
     """A primitive call travelling through the handler stack (and its trace record).
@@ -106,6 +143,9 @@ class Site:
         Key supplied by :func:`~credo.ppl.seed` for this site.
     stop : bool
         Set by :func:`~credo.ppl.block` to hide the site from outer handlers.
+    step : ScanStep or None
+        Set for one step of a site inside :func:`credo.scan`: the handlers see
+        every step, and the trace records the stacked site the scan emits.
     """
 
     name: str
@@ -120,6 +160,7 @@ class Site:
     kwargs: dict = dataclasses.field(default_factory=dict)
     key: Any = dataclasses.field(default=None, repr=False)
     stop: bool = dataclasses.field(default=False, repr=False)
+    step: Any = dataclasses.field(default=None, repr=False)
 
     @property
     def plate_names(self) -> tuple:
@@ -139,6 +180,22 @@ class Site:
         else:
             return None
         return self._weigh(lp)
+
+    @property
+    def unscaled_log_prob(self):
+        """Masked log density of the value without the scale (the plate ratios), or None for other types."""
+        if self.type == "sample":
+            lp = self.fn.log_prob(self.value)
+        elif self.type == "factor":
+            lp = jnp.asarray(self.value)
+        else:
+            return None
+        return lp if self.mask is None else jnp.where(self.mask, lp, 0.0)
+
+    @property
+    def summed_elsewhere(self) -> bool:
+        """Whether the site's log probability is already inside another term (a scan's forward sum)."""
+        return self.kwargs.get("summed_in") is not None
 
     def _weigh(self, lp):
         if self.mask is not None:
@@ -164,10 +221,14 @@ class Trace(dict):
         return [s for s in self.values() if s.type == "sample" and not s.is_observed]
 
     def log_density(self):
-        """Sum of the log probabilities of every sample and factor site (a scalar)."""
+        """Sum of the log probabilities of every sample and factor site (a scalar).
+
+        Sites a scan has summed into its forward factor (``summed_elsewhere``) count there only.
+        """
         total = 0.0
         for site in self.sites("sample", "factor"):
-            total = total + jnp.sum(site.log_prob)
+            if not site.summed_elsewhere:
+                total = total + jnp.sum(site.log_prob)
         return total
 
 
@@ -225,6 +286,10 @@ def apply_stack(msg: Site) -> Site:
     A handler that sets ``msg.stop`` hides the site from the handlers outside it.
     """
     stack = _STACK.get()
+    if msg.kwargs.get("stacked"):  # a scan's finished site: already processed step by step, only recorded
+        for handler in stack:
+            handler.postprocess_message(msg)
+        return msg
     seen = 0
     for handler in reversed(stack):
         seen += 1

@@ -241,7 +241,8 @@ def _bound(fn, data, flat):
 
 
 def _output_shapes(ld: LogDensity) -> dict:
-    return {n: s.shape for n, s in ld.sites.items() if s.offset is not None or s.type == "deterministic"}
+    return {n: s.shape for n, s in ld.sites.items()
+            if not s.enumerated and (s.offset is not None or s.type == "deterministic")}
 
 
 def _model_target(ld: LogDensity, data: dict, *, minibatch: bool = False, init=None) -> Target:
