@@ -75,9 +75,12 @@ class ReducedFactors:
         self._tops: list[float] = []
         self._scaled: dict[int, Table] = {}
         factors = list(factors)
+        positions: dict = {}  # each observed state's position, looked up once per variable
         for position, factor in enumerate(factors + list(likelihoods)):
-            index = tuple(state_index(v, evidence[v], factor.states(v)) if v in evidence else slice(None)
-                          for v in factor.variables)
+            for v in factor.variables:
+                if v in evidence and v not in positions:
+                    positions[v] = state_index(v, evidence[v], factor.states(v))
+            index = tuple(positions[v] if v in evidence else slice(None) for v in factor.variables)
             array = factor.values[index]  # basic indexing: a view
             top = float(array.max()) if array.size else 0.0
             if not top > 0:
