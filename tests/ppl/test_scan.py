@@ -160,3 +160,18 @@ def test_a_carry_of_two_steps_back_is_refused():
 
     with pytest.raises(ModelError, match="first-order"):
         ppl.logdensity(second_order, {"y": Y6})
+
+
+def test_graph_and_checks_see_the_scans_sites():
+    graph = credo.model_graph(hmm, {"y": Y6})
+    assert set(graph.graph.nodes) >= {"stay", "mu", "z", "y"}
+    assert graph.graph.has_edge("z", "y") and graph.graph.has_edge("mu", "y")
+    table = str(credo.check_model(hmm, {"y": Y6}))
+    assert "Categorical" in table and "Stacked" not in table
+
+
+def test_posterior_predictive_of_a_summed_chain_draws_states_and_series():
+    post = credo.nuts(hmm, data={"y": Y6}, chains=1, warmup=100, draws=20, seed=0, progress=False)
+    assert set(post.draws) == {"stay", "mu"}
+    pp = credo.posterior_predictive(hmm, post, {"y": Y6})
+    assert pp["z"].shape == (1, 20, 6) and pp["y"].shape == (1, 20, 6)

@@ -27,7 +27,7 @@ from credo.graphs import dseparation
 
 from ._model import BoundModel, prototype_trace
 from .structure import distribution_name
-from .runtime import Handler, Site, Trace
+from .runtime import Handler, Site, Trace, at_step
 
 __all__ = ["render", "ModelGraph", "model_graph"]
 
@@ -149,14 +149,24 @@ class _Probe(Handler):
         self.inputs, self.plate_indices, self.outputs = inputs, plate_indices, outputs
 
     def process_message(self, msg: Site) -> None:
+        if msg.step is None:
+            self._collect(msg)
+        if msg.type == "plate":
+            msg.value = self.plate_indices[msg.name]
+        if msg.type in _INPUT_TYPES:
+            msg.value = at_step(msg, self.inputs[msg.name])
+
+    def postprocess_message(self, msg: Site) -> None:
+        # A site inside credo.scan is collected once, stacked, when the scan ends: its values are the
+        # scan's outputs, so (loops being followed coarsely) it depends on every input of the scan.
+        if msg.kwargs.get("stacked"):
+            self._collect(msg)
+
+    def _collect(self, msg: Site) -> None:
         if msg.type == "sample":
             self.outputs.extend((msg.name, leaf) for leaf in jax.tree_util.tree_leaves(msg.fn))
         elif msg.type in ("deterministic", "factor"):
             self.outputs.append((msg.name, msg.value))
-        elif msg.type == "plate":
-            msg.value = self.plate_indices[msg.name]
-        if msg.type in _INPUT_TYPES:
-            msg.value = self.inputs[msg.name]
 
 
 def _dependencies(bound: BoundModel, proto: Trace) -> dict:

@@ -37,6 +37,7 @@ from credo.errors import ModelError
 from ._model import BoundModel, _Initialize, prototype_trace, transform_of
 from .handlers import seed, substitute, trace
 from .runtime import Site, Trace
+from .scan import Stacked
 
 __all__ = ["ModelStructure", "Unwrapped", "unwrap", "distribution_name", "parameter",
            "likelihood_weight", "tolerance", "observed_values", "transform_of"]
@@ -80,6 +81,8 @@ def unwrap(fn) -> Unwrapped:
         if isinstance(fn, dist.Independent):
             seen += fn.reinterpreted_batch_ndims
             fn = fn.base_dist
+        elif isinstance(fn, Stacked):  # a site of credo.scan: the step's distribution, parameters stacked
+            fn = fn.base
         elif isinstance(fn, dist.MaskedDistribution):
             # the one place outside credo.distributions that reads the mask wrapper's array
             if not isinstance(fn._mask, bool) or fn._mask is False:
