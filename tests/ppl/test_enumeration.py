@@ -205,3 +205,15 @@ def test_a_sum_too_large_is_refused_before_compiling_with_the_sites_named():
 
     with pytest.raises(ContractionTooLargeError, match=r"b0.*b25"):
         ppl.logdensity(model, {"y": 3.0}, memory_limit=2**20)
+
+
+def test_a_binomial_with_a_small_count_matches_enumeration():
+    def model(y, k=None):
+        p = ppl.sample("p", dist.Beta(2.0, 2.0))
+        with ppl.plate("N", len(y)):
+            k = ppl.sample("k", dist.Binomial(3, p), obs=k)
+            ppl.sample("y", dist.Normal(k, 0.7), obs=y)
+
+    y = np.array([0.2, 2.9, 1.4])
+    assignments = np.array(list(itertools.product(range(4), repeat=3)))
+    _check_equal(model, {"y": y}, "k", assignments)

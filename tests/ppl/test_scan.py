@@ -175,3 +175,69 @@ def test_posterior_predictive_of_a_summed_chain_draws_states_and_series():
     assert set(post.draws) == {"stay", "mu"}
     pp = credo.posterior_predictive(hmm, post, {"y": Y6})
     assert pp["z"].shape == (1, 20, 6) and pp["y"].shape == (1, 20, 6)
+
+
+def hmm_series(y, z=None, K=2):
+    """Independent chains, one per series (a plate around the scan), sharing the parameters."""
+    stay = ppl.sample("stay", dist.Beta(4.0, 2.0))
+    A = stay * jnp.eye(K) + (1 - stay) * (1 - jnp.eye(K)) / (K - 1)
+    mu = ppl.sample("mu", dist.Normal(jnp.arange(K) * 2.0, 1.0))
+
+    def step(previous, inputs):
+        y_t, z_t, t = inputs
+        probs = jnp.where(t == 0, jnp.ones(K) / K, A[previous])
+        state = ppl.sample("z", dist.Categorical(probs), obs=z_t)
+        ppl.sample("y", dist.Normal(mu[state], 1.0), obs=y_t)
+        return state, None
+
+    with ppl.plate("series", y.shape[1]):
+        ppl.scan(step, jnp.zeros(y.shape[1], int), (y, z, jnp.arange(y.shape[0])), name="chains")
+
+
+def regime_hmm(y, g=None, z=None, K=2):
+    """A global discrete regime (summed out by the plated program) that every step of the chain sees."""
+    mu = ppl.sample("mu", dist.Normal(jnp.arange(K) * 2.0, 1.0))
+    g = ppl.sample("g", dist.Bernoulli(0.4), obs=g)
+    stay = jnp.where(g == 1, 0.9, 0.6)
+
+    def step(previous, inputs):
+        y_t, z_t, t = inputs
+        same = jnp.asarray(previous)[..., None] == jnp.arange(K)  # [..., None]: the event axis of probs
+        A_row = jnp.where(same, stay[..., None], (1 - stay[..., None]) / (K - 1))
+        probs = jnp.where(t == 0, jnp.ones(K) / K, A_row)
+        state = ppl.sample("z", dist.Categorical(probs), obs=z_t)
+        ppl.sample("y", dist.Normal(mu[state], 1.0), obs=y_t)
+        return state, None
+
+    ppl.scan(step, 0, (y, z, jnp.arange(len(y))), name="chain")
+
+
+def _sequences(n, K=2):
+    return np.array(list(itertools.product(range(K), repeat=n)))
+
+
+def test_a_plate_of_chains_equals_enumeration():
+    y = np.array([[0.1, 2.3], [1.9, 2.2], [2.4, -0.1], [-0.2, 0.3]])  # T = 4 steps x 2 series
+    ld = ppl.logdensity(hmm_series, {"y": y})
+    seqs = _sequences(8).reshape(-1, 4, 2)
+    observed = ppl.logdensity(hmm_series, {"y": y, "z": seqs[0]})
+    flat = ld.init(jax.random.PRNGKey(0))
+    value, grad = jax.value_and_grad(ld.fn)(flat)
+    brute = lambda x: jax.nn.logsumexp(jax.vmap(lambda s: observed.fn_with(x, {"z": s}))(jnp.asarray(seqs)))  # noqa: E731
+    ref, ref_grad = jax.value_and_grad(brute)(flat)
+    np.testing.assert_allclose(value, ref, atol=1e-10)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-9)
+
+
+def test_a_global_discrete_site_seen_by_every_step_equals_enumeration():
+    y = np.array([0.1, 2.3, 1.9, 2.2, -0.3])
+    ld = ppl.logdensity(regime_hmm, {"y": y})
+    assert set(ld.enumeration.names) == {"g", "z"}
+    seqs = _sequences(5)
+    flat = ld.init(jax.random.PRNGKey(1))
+    parts = []
+    for g in (0, 1):
+        observed = ppl.logdensity(regime_hmm, {"y": y, "g": g, "z": seqs[0]})
+        parts.append(jax.vmap(lambda s: observed.fn_with(flat, {"z": s}))(jnp.asarray(seqs)))
+    ref = jax.nn.logsumexp(jnp.concatenate(parts))
+    np.testing.assert_allclose(ld.fn(flat), ref, atol=1e-10)

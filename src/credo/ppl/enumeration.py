@@ -446,8 +446,9 @@ def plan_enumeration(run, prototype: Trace, memory_limit: int | None = None) -> 
         order.extend(n for n in scan_plan.sites)
     changed = tuple(name for name, struct in value_shapes.items()
                     if tuple(struct.shape) != tuple(jnp.shape(prototype[name].value)))
+    in_chains = tuple(n for n, x in tr.items() if x.summed_elsewhere)  # the terms inside scans' forward sums
     plan = EnumerationPlan(sites=tuple(sites.values()), order=tuple(order), largest_table=largest, cost=cost,
-                           memory=memory, factors=tuple(f.site for f in factors), deterministics=changed,
+                           memory=memory, deterministics=changed, factors=tuple(f.site for f in factors) + in_chains,
                            rank=rank, program=tuple(program), factor_plan=tuple(factors), scans=scans)
     check_memory(f"summing out the discrete latent sites {list(sites)} (order {', '.join(order)})", memory,
                  largest, memory_limit,

@@ -430,7 +430,8 @@ def _widen_carry(init, out_structs, pairs, rank, name):
             raise ModelError(f"the carry of scan {name!r} depends on the discrete sites of an earlier step than "
                              "the last; a scan carries a first-order chain (pass on what you need as continuous "
                              "values, or make the states of two steps one discrete site)")
-        return jnp.broadcast_to(_pad(jnp.asarray(leaf, out.dtype), rank), _swap_shape(padded, pairs))
+        leaf = _pad(jnp.asarray(leaf, out.dtype), rank)
+        return jnp.broadcast_to(leaf, jnp.broadcast_shapes(jnp.shape(leaf), _swap_shape(padded, pairs)))
     return jax.tree_util.tree_map(widen, init, out_structs)
 
 
