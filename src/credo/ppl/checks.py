@@ -38,7 +38,7 @@ from .handlers import seed as _seed
 from .handlers import substitute, trace
 from .logdensity import check_observed_shapes
 from .structure import distribution_name
-from .runtime import Site, Trace, as_key
+from .runtime import Site, as_key
 
 __all__ = ["SiteCheck", "ModelCheck", "check_model", "explain_nonfinite"]
 

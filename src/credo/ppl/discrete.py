@@ -33,13 +33,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from credo.errors import ArgumentError, ModelError
-from credo.random import as_key
+from credo.random import as_key, site_key
 
 from .enumeration import EnumerationPlan
 from .handlers import seed, substitute, trace
 from .logdensity import LogDensity, logdensity
 from .runtime import Trace
-from .scan import _swap
 
 __all__ = ["infer_discrete", "discrete_marginals"]
 
@@ -236,8 +235,7 @@ def infer_discrete(model, posterior, data: dict | None = None, *, seed=0, temper
                 out[s.name] = _to_values(indices[s.name], s.support, ld.sites[s.name].shape)
         for name, site in tr.items():
             if site.type == "factor" and "joints" in site.kwargs:
-                series = _backward_scan(plan, site, indices, jax.random.fold_in(draw_key, hash(name) % 2**31),
-                                        temperature)
+                series = _backward_scan(plan, site, indices, site_key(draw_key, name), temperature)
                 for sname, index in series.items():
                     layout = plan.scans[site.kwargs["scan"]].sites[sname]
                     out[sname] = jax.vmap(lambda i: _to_values(i, layout[2], ld.sites[sname].shape[1:]))(index)

@@ -29,7 +29,6 @@ from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from credo.errors import CredoError, ModelError
 from credo.random import as_key, site_key  # re-exported: this module was their first home

@@ -34,7 +34,7 @@ applications in speech recognition. Proc. IEEE 77(2).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
