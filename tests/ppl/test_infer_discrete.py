@@ -110,3 +110,17 @@ def test_a_posterior_comes_back_with_its_discrete_draws():
     assert set(np.unique(extended.draws["z"])) <= {0, 1}
     np.testing.assert_array_equal(extended.draws["mu"], post.draws["mu"])
     assert "z" not in post.draws
+
+
+def test_a_model_whose_only_latent_is_discrete_has_an_exact_posterior():
+    from scipy import stats as st
+
+    def model():
+        z = ppl.sample("z", dist.Bernoulli(0.3))
+        ppl.sample("y", dist.Normal(z * 2.0, 1.0), obs=0.5)
+
+    like0, like1 = 0.7 * st.norm(0, 1).pdf(0.5), 0.3 * st.norm(2, 1).pdf(0.5)
+    marginals = credo.discrete_marginals(model, {})
+    np.testing.assert_allclose(marginals["z"], [like0 / (like0 + like1), like1 / (like0 + like1)], rtol=1e-12)
+    with pytest.raises(credo.ModelError, match=r"'z'.*summed out.*discrete_marginals"):
+        credo.nuts(model, progress=False)

@@ -117,6 +117,11 @@ class Bernoulli(_ProbsLogits):
     def enumerate_support(self, expand=True):
         return _enumerate(jnp.arange(2, dtype=int_dtype()), self, expand)
 
+    def support_log_prob(self):
+        """``log p(k)`` for ``k = 0, 1``, shape ``(2,) + batch_shape`` (no value broadcast, no support check)."""
+        log_p, log_1mp = self._log_p_and_log_1mp()
+        return jnp.stack([log_1mp, log_p])
+
     @property
     def mean(self):
         return self.probs
@@ -205,6 +210,11 @@ class Categorical(_ProbsLogits):
 
     def enumerate_support(self, expand=True):
         return _enumerate(jnp.arange(self.num_categories, dtype=int_dtype()), self, expand)
+
+    def support_log_prob(self):
+        """``log p(k)`` for ``k = 0 .. K-1``, shape ``(K,) + batch_shape``: the log probabilities
+        themselves, moved to the front (no value broadcast, no support check)."""
+        return jnp.moveaxis(jnp.broadcast_to(self.logits, self.batch_shape + (self.num_categories,)), -1, 0)
 
     @property
     def mean(self):

@@ -403,7 +403,7 @@ def mh(model, data=None, *, chains: int = 4, warmup: int = 1000, draws: int = 10
             _checks.positive("scale", value)
     with runner._StopOnInterrupt():  # Ctrl-C while the model compiles stops the run too
         target = as_target(model, data, dim=dim, init=None if isinstance(init, (str, dict)) else init)
-        require_latents(target.dim)
+        require_latents(target.dim, summed=target.summed)
         if isinstance(proposal, str):
             if proposal != "random_walk":
                 raise ArgumentError("proposal", f"must be 'random_walk', a distribution or a "

@@ -339,7 +339,7 @@ def run(model, data=None, *, algorithm: str = "nuts", chains: int = 4, warmup: i
         if callable(init):  # an initialiser (e.g. Pathfinder's, passed in by credo.workflow)
             init = np.asarray(init(model, data, int(chains), rng.key_from_seed(seed)))
         target = as_target(model, data, dim=dim, init=None if isinstance(init, str) else init)
-        require_latents(target.dim)
+        require_latents(target.dim, summed=target.summed)
         settings = dict(target_accept=target_accept, dense_mass=bool(dense_mass),
                         initial_step_size=1.0 if step_size is None else step_size,
                         adapt_step_size=step_size is None, adapt_mass=bool(adapt_mass),

@@ -244,7 +244,7 @@ def infer_discrete(model, posterior, data: dict | None = None, *, seed=0, temper
             out.update({d: full[d].value for d in plan.deterministics})
         return out
 
-    result = jax.jit(jax.vmap(one))(keys, flat)
+    result = jax.jit(jax.vmap(one, axis_size=n))(keys, flat)
     result = {k: np.asarray(v).reshape(lead + np.shape(v)[1:]) for k, v in result.items()}
     if source is None:
         return {**draws, **result}
@@ -283,7 +283,7 @@ def discrete_marginals(model, posterior, data: dict | None = None) -> dict:
 
         return jax.grad(summed)(zeros)
 
-    grads = jax.jit(jax.vmap(one))(flat)
+    grads = jax.jit(jax.vmap(one, axis_size=math.prod(lead)))(flat)
     return {name: np.asarray(_as_marginal(g, plan, ld, name)) for name, g in grads.items()}
 
 

@@ -60,7 +60,8 @@ from credo.graphs.elimination import greedy_order, interaction_graph
 
 from ._model import transform_of
 from .runtime import Handler, Site, Trace
-from .scan import ScanEnumeration, eliminate
+from ._tables import eliminate, own_log_prob
+from .scan import ScanEnumeration
 
 __all__ = ["EnumeratedSite", "EnumerationPlan", "Enumerate", "plan_enumeration", "enumerable_sites",
            "MAX_ENUMERATED_SITES"]
@@ -180,7 +181,9 @@ class EnumerationPlan:
         Returns ``(total, stored)``: the log density's summed part (the max
         over assignments with ``semiring="max"``) and ``{op output id: joint table}``.
         """
-        tensors = {i: _load(tr[f.site], f, self.rank) for i, f in enumerate(self.factor_plan)}
+        plain = self.plain_sites
+        tensors = {i: _load(tr[f.site], f, self.rank, _own_dim(tr[f.site], plain))
+                   for i, f in enumerate(self.factor_plan)}
         stored: dict = {}
         total = _run_program(self.program, tensors, semiring, stored)
         return total, stored
@@ -221,8 +224,9 @@ class EnumerationPlan:
         probes = probes or {}
         total = 0.0
         tensors = {}
+        plain = self.plain_sites
         for i, factor in enumerate(self.factor_plan):
-            tensors[i] = _load(tr[factor.site], factor, self.rank)
+            tensors[i] = _load(tr[factor.site], factor, self.rank, _own_dim(tr[factor.site], plain))
             if factor.site in probes and factor.site in self.plain_sites:
                 tensors[i] = tensors[i] + probes[factor.site]
         for site in tr.sites("sample", "factor"):
@@ -238,8 +242,14 @@ def _bytes(n: int) -> str:
         n /= 1024
 
 
-def _load(site: Site, factor: _Factor, rank: int):
-    lp = site.unscaled_log_prob  # plate ratios are applied by the program
+def _own_dim(site: Site, plain: dict) -> int | None:
+    """The enumeration dimension of ``site`` if it is an enumerated site (its own term), else None."""
+    return plain[site.name].dim if site.name in plain and not site.is_observed and site.type == "sample" else None
+
+
+def _load(site: Site, factor: _Factor, rank: int, dim: int | None = None):
+    # plate ratios are applied by the program; an enumerated site's own term is read from its table
+    lp = site.unscaled_log_prob if dim is None else own_log_prob(site, dim)
     lp = jnp.reshape(lp, (1,) * (rank - jnp.ndim(lp)) + tuple(jnp.shape(lp)))
     if factor.presum:
         lp = jnp.sum(lp, axis=factor.presum, keepdims=True)

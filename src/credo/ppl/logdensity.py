@@ -276,7 +276,8 @@ class LogDensity:
     def static_key(self):
         """A hashable key equal for two compilations that differ only in array data values.
 
-        ``(model, fixed non-array data, shapes and dtypes of the array data, seed)``:
+        ``(model, fixed non-array data, shapes and dtypes of the array data, the enumeration
+        plan's signature, seed)``:
         samplers use it to reuse compiled programs across datasets of one shape.
         """
         merged = {**self._model.kwargs, **self._model.observations}
@@ -285,7 +286,7 @@ class LogDensity:
                               for k, v in self.data.items()))
         seed_bytes = None if self._key is None else tuple(np.asarray(jax.random.key_data(self._key)).ravel().tolist())
         enumeration = None if self.enumeration is None else self.enumeration.signature
-        return (self._model.model, fixed, shapes, seed_bytes, enumeration)
+        return (self._model.model, fixed, shapes, enumeration, seed_bytes)  # the seed last (see target._structure)
 
     # -- layout ----------------------------------------------------------------------------
     def unflatten(self, flat) -> dict:

@@ -43,9 +43,10 @@ import numpy as np
 from credo.distributions.distribution import Distribution
 from credo.errors import ArgumentError, ModelError
 
+from ._tables import eliminate, own_log_prob
 from .runtime import _STACK, Handler, ScanStep, Site, apply_stack
 
-__all__ = ["scan", "Stacked", "ScanEnumeration", "eliminate"]
+__all__ = ["scan", "Stacked", "ScanEnumeration"]
 
 
 class Stacked(Distribution):
@@ -331,7 +332,8 @@ def _step_terms(handler: _Step, plan: ScanEnumeration, name: str, rank: int):
                              "the plate outside the scan")
         if msg.type not in ("sample", "factor"):
             continue
-        lp = _pad(msg.unscaled_log_prob, rank)
+        own = n in plan.sites and not msg.is_observed
+        lp = _pad(own_log_prob(msg, plan.sites[n][0]) if own else msg.unscaled_log_prob, rank)
         if not any(lp.shape[d] > 1 for d in dims):
             continue
         _check_step_term(msg, name)
@@ -399,13 +401,6 @@ def _forward_scan(step, init, xs, length, name, plan: ScanEnumeration, semiring:
         kwargs.update(joints=joints, alpha=alpha)
     apply_stack(Site(name=name, type="factor", value=chain, plates=_outer_frames(), kwargs=kwargs))
     return carry, ys
-
-
-def eliminate(joint, axes, semiring: str = "logsum"):
-    """Sum (``"logsum"``: log-sum-exp) or maximise (``"max"``: Viterbi) ``joint`` over ``axes``, keeping them."""
-    if semiring == "max":
-        return jnp.max(joint, axis=axes, keepdims=True)
-    return jax.nn.logsumexp(joint, axis=axes, keepdims=True)
 
 
 def _check_step_term(msg: Site, name: str) -> None:

@@ -186,6 +186,9 @@ class Target:
         self.names = names
         self._unconstrain = unconstrain
         self.source = source
+        enumeration = getattr(source, "enumeration", None)
+        #: Discrete latent sites the log density sums out (not coordinates of the flat vector).
+        self.summed = () if enumeration is None else enumeration.names
         self.log_p = log_p if log_p is not None else functools.partial(_bound, logdensity, data)
         self.constrain_fn = (constrain_fn if constrain_fn is not None
                              else functools.partial(_bound, constrain, data))
@@ -345,7 +348,7 @@ def minibatch_target(ld: LogDensity, batch: dict) -> tuple[Target, LogJoint]:
     return target, LogJoint(_structure(ld, minibatch=True), others, minibatch=True)
 
 
-def require_latents(dim: int, task: str = "sample") -> None:
+def require_latents(dim: int, task: str = "sample", summed: tuple = ()) -> None:
     """Raise if a model has nothing to infer (``dim`` unconstrained coordinates).
 
     Parameters
@@ -354,7 +357,14 @@ def require_latents(dim: int, task: str = "sample") -> None:
     task : str
         What the caller would do with them (``"sample"``, ``"approximate"``),
         for the message.
+    summed : tuple of str
+        Discrete latent sites the log density sums out (:attr:`Target.summed`).
     """
+    if dim == 0 and summed:
+        raise ModelError(f"every latent site of the model is discrete ({', '.join(map(repr, summed))}) and is "
+                         f"summed out of the density exactly, so there is nothing continuous to {task}: its exact "
+                         "posterior is credo.discrete_marginals(model, {}, data) (credo.infer_discrete draws "
+                         "from it), or sample it with credo.gibbs")
     if dim == 0:
         raise ModelError(f"the model has no latent variables to {task} (every site is observed); "
                          "simulate it with credo.prior_predictive instead")

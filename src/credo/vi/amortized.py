@@ -236,7 +236,7 @@ class AmortizedProblem:
                  batched=None):
         data = dict(data or {})
         self.target = as_target(model, data)
-        require_latents(self.target.dim, "approximate")
+        require_latents(self.target.dim, "approximate", self.target.summed)
         full = self.target.source
         if local not in full.sites or full.sites[local].offset is None or \
                 full.sites[local].type != "sample":

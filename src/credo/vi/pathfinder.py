@@ -499,7 +499,7 @@ def pathfinder(model, data=None, *, num_paths: int = 4, seed=0, progress: bool =
             raise ArgumentError("proposal_scale", f"must be 'auto' or a number > 0, got {proposal_scale!r}")
         proposal_scale = _checks.number("proposal_scale", proposal_scale, positive=True)
     target = as_target(model, data, dim=dim)
-    require_latents(target.dim, "approximate")
+    require_latents(target.dim, "approximate", target.summed)
     results = _run_paths(target, as_key(seed), num_paths=num_paths, init=init,
                          history_size=history_size, max_iterations=max_iterations,
                          num_elbo_draws=num_elbo_draws, ftol=ftol, gtol=gtol,

@@ -117,7 +117,7 @@ def prepare_target(model, data, *, dim, key):
         model, data = (seeded if seeded.subsampled else logdensity(model, data)), None
     if not (isinstance(model, LogDensity) and model.subsampled):
         target = as_target(model, data, dim=dim)
-        require_latents(target.dim, "approximate")
+        require_latents(target.dim, "approximate", target.summed)
         return target, None, None
     return _minibatch_target(model, key)
 
@@ -132,7 +132,7 @@ def _minibatch_target(ld, key):
         raise ModelError(f"plate {plate!r} subsamples {batch_size} of {size} rows but no array "
                          f"data has {size} rows (array data: "
                          f"{ {k: np.shape(v) for k, v in ld.data.items()} })")
-    require_latents(ld.dim, "approximate")
+    require_latents(ld.dim, "approximate", () if ld.enumeration is None else ld.enumeration.names)
     stream = MinibatchStream(rows, size, batch_size, key)
     first = {k: jnp.asarray(v) for k, v in stream.batch(0).items()}
     target, log_p_batch = minibatch_target(ld, first)
