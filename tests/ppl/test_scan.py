@@ -238,3 +238,39 @@ def test_a_global_discrete_site_seen_by_every_step_equals_enumeration():
         parts.append(jax.vmap(lambda s: observed.fn_with(flat, {"z": s}))(jnp.asarray(seqs)))
     ref = jax.nn.logsumexp(jnp.concatenate(parts))
     np.testing.assert_allclose(ld.fn(flat), ref, atol=1e-10)
+
+
+def switching_ar(y, z=None, K=2):
+    """The carry holds a running value (the last observation) beside the state: the step-by-step path."""
+    stay = ppl.sample("stay", dist.Beta(4.0, 2.0))
+    A = stay * jnp.eye(K) + (1 - stay) * (1 - jnp.eye(K)) / (K - 1)
+    mu = ppl.sample("mu", dist.Normal(jnp.arange(K) * 2.0, 1.0))
+
+    def step(carry, inputs):
+        previous, last = carry
+        y_t, z_t, t = inputs
+        probs = jnp.where(t == 0, jnp.ones(K) / K, A[previous])
+        state = ppl.sample("z", dist.Categorical(probs), obs=z_t)
+        ppl.sample("y", dist.Normal(mu[state] + 0.5 * last, 1.0), obs=y_t)
+        return (state, y_t), None
+
+    ppl.scan(step, (0, 0.0), (y, z, jnp.arange(len(y))), name="chain")
+
+
+@pytest.mark.parametrize("model", [hmm, switching_ar], ids=["states-only carry", "carry with a running value"])
+def test_both_forward_paths_equal_enumeration(model):
+    y = np.array([0.1, 2.3, 1.9, 2.2, -0.3])
+    ld = ppl.logdensity(model, {"y": y})
+    seqs = _sequences(5)
+    observed = ppl.logdensity(model, {"y": y, "z": seqs[0]})
+    flat = ld.init(jax.random.PRNGKey(2))
+    value, grad = jax.value_and_grad(ld.fn)(flat)
+    brute = lambda x: jax.nn.logsumexp(jax.vmap(lambda s: observed.fn_with(x, {"z": s}))(jnp.asarray(seqs)))  # noqa: E731
+    ref, ref_grad = jax.value_and_grad(brute)(flat)
+    np.testing.assert_allclose(value, ref, atol=1e-10)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-9)
+    marginals = credo.discrete_marginals(model, {k: np.asarray(v)[None, None] for k, v in ld.constrain(flat).items()},
+                                         {"y": y})
+    probs = jax.nn.softmax(jax.vmap(lambda s: observed.fn_with(flat, {"z": s}))(jnp.asarray(seqs)))
+    expected = np.stack([[probs[seqs[:, t] == k].sum() for k in range(2)] for t in range(5)])
+    np.testing.assert_allclose(marginals["z"], expected, atol=1e-10)

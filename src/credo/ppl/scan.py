@@ -382,6 +382,27 @@ def _forward_scan(step, init, xs, length, name, plan: ScanEnumeration, semiring:
 
     static: dict = {}
     summed_names: list = []
+    constant = _constant_carry(one_step, carry_in, x0, carry_shapes, pairs, rank)
+    if constant is not None:
+        # The carry is the previous states themselves (no running value): every step's table is known
+        # without the recursion, so they are computed at once over time and only alpha is scanned.
+        def table(x, index):
+            carry = jax.tree_util.tree_map(lambda first, later: jnp.where(index == 0, first, later),
+                                           carry_in, constant)
+            _, y, handler, summed, phi = one_step(carry, x, index)
+            summed_names[:] = summed
+            return y, _record(handler.sites, static), jnp.broadcast_to(phi, tuple(phi_struct.shape))
+
+        ys, stacked, phis = jax.vmap(table)(xs, jnp.arange(length))
+
+        def recursion(alpha, phi):
+            joint = _swap(alpha, pairs) + phi
+            return jnp.broadcast_to(eliminate(joint, previous_dims, semiring), alpha_shape), \
+                (joint if record else None)
+
+        alpha, joints = jax.lax.scan(recursion, alpha0, phis)
+        _finish(name, length, static, stacked, tuple(summed_names), alpha, current_dims, semiring, record, joints)
+        return constant, ys
 
     def body(state, inputs):
         carry, alpha = state
@@ -394,13 +415,41 @@ def _forward_scan(step, init, xs, length, name, plan: ScanEnumeration, semiring:
         return (carry_out, alpha), (y, _record(handler.sites, static), joint if record else None)
 
     (carry, alpha), (ys, stacked, joints) = jax.lax.scan(body, (carry_in, alpha0), (xs, jnp.arange(length)))
-    _emit(name, length, static, stacked, tuple(summed_names))
+    _finish(name, length, static, stacked, tuple(summed_names), alpha, current_dims, semiring, record, joints)
+    return carry, ys
+
+
+def _finish(name, length, static, stacked, summed, alpha, current_dims, semiring, record, joints) -> None:
+    """Emit the scan's sites and the chain's factor (with the tables backward sampling needs)."""
+    _emit(name, length, static, stacked, summed)
     chain = eliminate(alpha, current_dims, semiring)
-    kwargs = {"stacked": True, "scan": name, "forward": tuple(summed_names)}
-    if record:  # the tables backward sampling needs (credo.infer_discrete)
+    kwargs = {"stacked": True, "scan": name, "forward": summed}
+    if record:  # (credo.infer_discrete)
         kwargs.update(joints=joints, alpha=alpha)
     apply_stack(Site(name=name, type="factor", value=chain, plates=_outer_frames(), kwargs=kwargs))
-    return carry, ys
+
+
+def _constant_carry(one_step, carry_in, x0, carry_shapes, pairs, rank):
+    """The carry a step hands on, if it is a constant (the enumerated states themselves), else None.
+
+    The step runs once with abstract inputs (carry, slice of ``xs``, step
+    index, and, through the handlers, the model's parameters): a carry that
+    comes out as a concrete array depends on none of them, so every step
+    after the first receives the same one.
+    """
+    found = []
+
+    def probe(carry, x, index):
+        with jax.ensure_compile_time_eval():  # what depends on no traced input is computed now, concrete
+            out = one_step(carry, x, index)[0]
+        if not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(out)):
+            found.append(out)
+        return jnp.zeros(())
+
+    jax.eval_shape(probe, carry_in, x0, jnp.asarray(1))
+    if not found:
+        return None
+    return _carry_to_previous(found[0], carry_shapes, pairs, rank)
 
 
 def _check_step_term(msg: Site, name: str) -> None:
