@@ -59,3 +59,17 @@ def site_value(values: dict, key: str):
     """
     name, index = parse_key(key)
     return np.asarray(values[name])[(Ellipsis, *index)]
+
+
+def assert_matches_reference(draws: dict, reference: dict, *, mean_tol=0.1, sd_tol=0.10, rhat=1.01):
+    """Every key of ``reference`` (``{key: {mean, sd}}``): mean within ``mean_tol`` reference sds,
+    sd within ``sd_tol`` relative, R-hat below ``rhat`` (the NUTS issue's bar)."""
+    from credo.diagnostics import summary
+
+    table = summary(draws)
+    for key, ref in reference.items():
+        row = table.loc[key]
+        assert abs(row["mean"] - ref["mean"]) < mean_tol * ref["sd"], (key, row["mean"], ref)
+        assert abs(row["sd"] / ref["sd"] - 1) < sd_tol, (key, row["sd"], ref)
+        assert row["r_hat"] < rhat, (key, row["r_hat"])
+

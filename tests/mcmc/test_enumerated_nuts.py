@@ -17,18 +17,9 @@ from credo.diagnostics import summary
 from credo.distributions import constraints
 from credo.examples import load_posteriordb
 from credo.examples.posteriordb import _OnSupport
-from tests.posteriordb_reference import load_reference
+from tests.posteriordb_reference import assert_matches_reference, load_reference
 
 pytestmark = pytest.mark.slow
-
-
-def _matches(draws: dict, reference: dict, *, mean_tol=0.1, sd_tol=0.10, rhat=1.01):
-    table = summary(draws)
-    for key, ref in reference.items():
-        row = table.loc[key]
-        assert abs(row["mean"] - ref["mean"]) < mean_tol * ref["sd"], (key, row["mean"], ref)
-        assert abs(row["sd"] / ref["sd"] - 1) < sd_tol, (key, row["sd"], ref)
-        assert row["r_hat"] < rhat, (key, row["r_hat"])
 
 
 def mixture_with_assignments(y, N=None):
@@ -66,7 +57,7 @@ def test_mixture_with_assignments_matches_posteriordb():
     post = credo.nuts(mixture_with_assignments, data={"y": np.asarray(data["y"])}, chains=4, warmup=500,
                       draws=500, seed=0, progress=False)
     assert "z" not in post.draws
-    _matches(post.draws, load_reference(name))
+    assert_matches_reference(post.draws, load_reference(name))
 
 
 def test_hmm_with_states_matches_posteriordb():
@@ -75,7 +66,7 @@ def test_hmm_with_states_matches_posteriordb():
     post = credo.nuts(hmm_with_states, data={"y": np.asarray(data["y"])}, chains=4, warmup=500, draws=500,
                       seed=0, progress=False)
     reference = {k: v for k, v in load_reference(name).items() if not k.startswith("theta[")}
-    _matches(post.draws, reference)
+    assert_matches_reference(post.draws, reference)
 
 
 def test_advi_on_a_two_component_mixture_recovers_the_nuts_means():

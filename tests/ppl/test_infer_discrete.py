@@ -17,6 +17,7 @@ from scipy import stats
 import credo
 import credo.ppl as ppl
 from credo import distributions as dist
+from tests.ppl.test_scan import hmm  # an HMM written with credo.scan
 
 Y3 = np.array([-1.1, 0.4, 1.9])
 
@@ -27,21 +28,6 @@ def mixture(y, z=None):
     with ppl.plate("N", len(y)):
         z = ppl.sample("z", dist.Categorical(w), obs=z)
         ppl.sample("y", dist.Normal(mu[z], 1.0), obs=y)
-
-
-def hmm(y, z=None, K=2):
-    stay = ppl.sample("stay", dist.Beta(4.0, 2.0))
-    A = stay * jnp.eye(K) + (1 - stay) * (1 - jnp.eye(K)) / (K - 1)
-    mu = ppl.sample("mu", dist.Normal(jnp.arange(K) * 2.0, 1.0))
-
-    def step(previous, inputs):
-        y_t, z_t, t = inputs
-        probs = jnp.where(t == 0, jnp.ones(K) / K, A[previous])
-        state = ppl.sample("z", dist.Categorical(probs), obs=z_t)
-        ppl.sample("y", dist.Normal(mu[state], 1.0), obs=y_t)
-        return state, None
-
-    ppl.scan(step, 0, (y, z, jnp.arange(len(y))), name="chain")
 
 
 def _conditional(model, data, name, assignments, values):

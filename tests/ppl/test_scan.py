@@ -86,27 +86,34 @@ def hmm(y, z=None, K=2):
     ppl.scan(step, 0, (y, z, jnp.arange(len(y))), name="chain")
 
 
-def hmm_observed(y, z, K=2):
-    """The same joint with z as data (for brute force)."""
-    hmm(y, z, K)
+def _sequences(n, K=2):
+    return np.array(list(itertools.product(range(K), repeat=n)))
+
+
+def _assert_summed_equals_enumeration(model, y, seqs, seed):
+    """The summed density (value and gradient) against logsumexp over every sequence of z observed.
+
+    Returns the point and the compiled observed density (for further checks)."""
+    ld = ppl.logdensity(model, {"y": y})
+    observed = ppl.logdensity(model, {"y": y, "z": seqs[0]})
+    flat = ld.init(jax.random.PRNGKey(seed))
+    value, grad = jax.value_and_grad(ld.fn)(flat)
+
+    def brute(x):
+        return jax.nn.logsumexp(jax.vmap(lambda s: observed.fn_with(x, {"z": s}))(jnp.asarray(seqs)))
+
+    ref, ref_grad = jax.value_and_grad(brute)(flat)
+    np.testing.assert_allclose(value, ref, atol=1e-10)
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-9)
+    return ld, flat, observed
 
 
 def test_the_forward_algorithm_equals_enumeration_of_every_state_sequence():
     ld = ppl.logdensity(hmm, {"y": Y6})
     assert ld.enumeration is not None and ld.names == ("stay", "mu")
     assert "forward algorithm" in str(ld.enumeration)
-    seqs = np.array(list(itertools.product(range(2), repeat=6)))
-    observed = ppl.logdensity(hmm_observed, {"y": Y6, "z": seqs[0]})
     for seed in range(3):
-        flat = ld.init(jax.random.PRNGKey(seed))
-        value, grad = jax.value_and_grad(ld.fn)(flat)
-
-        def brute(x):
-            return jax.nn.logsumexp(jax.vmap(lambda s: observed.fn_with(x, {"z": s}))(jnp.asarray(seqs)))
-
-        ref, ref_grad = jax.value_and_grad(brute)(flat)
-        np.testing.assert_allclose(value, ref, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-9)
+        _assert_summed_equals_enumeration(hmm, Y6, _sequences(6), seed)
 
 
 def _hand_forward(y, stay, mu, K):
@@ -209,21 +216,9 @@ def regime_hmm(y, g=None, z=None, K=2):
     ppl.scan(step, 0, (y, z, jnp.arange(len(y))), name="chain")
 
 
-def _sequences(n, K=2):
-    return np.array(list(itertools.product(range(K), repeat=n)))
-
-
 def test_a_plate_of_chains_equals_enumeration():
     y = np.array([[0.1, 2.3], [1.9, 2.2], [2.4, -0.1], [-0.2, 0.3]])  # T = 4 steps x 2 series
-    ld = ppl.logdensity(hmm_series, {"y": y})
-    seqs = _sequences(8).reshape(-1, 4, 2)
-    observed = ppl.logdensity(hmm_series, {"y": y, "z": seqs[0]})
-    flat = ld.init(jax.random.PRNGKey(0))
-    value, grad = jax.value_and_grad(ld.fn)(flat)
-    brute = lambda x: jax.nn.logsumexp(jax.vmap(lambda s: observed.fn_with(x, {"z": s}))(jnp.asarray(seqs)))  # noqa: E731
-    ref, ref_grad = jax.value_and_grad(brute)(flat)
-    np.testing.assert_allclose(value, ref, atol=1e-10)
-    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-9)
+    _assert_summed_equals_enumeration(hmm_series, y, _sequences(8).reshape(-1, 4, 2), seed=0)
 
 
 def test_a_global_discrete_site_seen_by_every_step_equals_enumeration():
@@ -260,15 +255,8 @@ def switching_ar(y, z=None, K=2):
 @pytest.mark.parametrize("model", [hmm, switching_ar], ids=["states-only carry", "carry with a running value"])
 def test_both_forward_paths_equal_enumeration(model):
     y = np.array([0.1, 2.3, 1.9, 2.2, -0.3])
-    ld = ppl.logdensity(model, {"y": y})
     seqs = _sequences(5)
-    observed = ppl.logdensity(model, {"y": y, "z": seqs[0]})
-    flat = ld.init(jax.random.PRNGKey(2))
-    value, grad = jax.value_and_grad(ld.fn)(flat)
-    brute = lambda x: jax.nn.logsumexp(jax.vmap(lambda s: observed.fn_with(x, {"z": s}))(jnp.asarray(seqs)))  # noqa: E731
-    ref, ref_grad = jax.value_and_grad(brute)(flat)
-    np.testing.assert_allclose(value, ref, atol=1e-10)
-    np.testing.assert_allclose(grad, ref_grad, rtol=1e-9, atol=1e-9)
+    ld, flat, observed = _assert_summed_equals_enumeration(model, y, seqs, seed=2)
     marginals = credo.discrete_marginals(model, {k: np.asarray(v)[None, None] for k, v in ld.constrain(flat).items()},
                                          {"y": y})
     probs = jax.nn.softmax(jax.vmap(lambda s: observed.fn_with(flat, {"z": s}))(jnp.asarray(seqs)))

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from credo.errors import ModelError
 
 from .runtime import Site
 
-__all__ = ["eliminate", "own_log_prob"]
+__all__ = ["eliminate", "own_log_prob", "check_unscaled"]
+
+
+def check_unscaled(site: Site, why: str, *, plate_ratios: bool = True) -> None:
+    """Refuse a summed term whose scale is not just its plates' subsampling ratio (or, without
+    ``plate_ratios``, not 1).
+
+    A sum over discrete values is exact only for unscaled terms: the plated
+    program applies the plates' ratios itself, after the sum; the forward
+    algorithm applies none (``why`` ends the message).
+    """
+    expected = math.prod(f.size / f.subsample_size for f in site.plates) if plate_ratios else 1.0
+    try:
+        same = bool(np.allclose(np.asarray(1.0 if site.scale is None else site.scale), expected))
+    except (TypeError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
+        same = False
+    if not same:
+        raise ModelError(f"site {site.name!r} {why}")
 
 
 def eliminate(joint, axes, semiring: str = "logsum"):

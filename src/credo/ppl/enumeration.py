@@ -60,7 +60,7 @@ from credo.graphs.elimination import greedy_order, interaction_graph
 
 from ._model import transform_of
 from .runtime import Handler, Site, Trace
-from ._tables import eliminate, own_log_prob
+from ._tables import check_unscaled, eliminate, own_log_prob
 from .scan import ScanEnumeration
 
 __all__ = ["EnumeratedSite", "EnumerationPlan", "Enumerate", "plan_enumeration", "enumerable_sites",
@@ -493,23 +493,12 @@ def _factors(tr: Trace, lp_shapes: dict, sites: dict, nesting: int, rank: int) -
                 raise ModelError(f"site {name!r} depends on the discrete site {v!r}, which has one value per "
                                  f"element of plate(s) {sorted(outside)}, but {name!r} is outside them: use "
                                  f"{v!r} only inside its plates (or give it fewer plates)")
-        _check_scale(site)
+        check_unscaled(site, "depends on a summed discrete site and carries a scale other than its plates' "
+                             "subsampling ratio; a scaled term cannot be summed out exactly (remove the "
+                             "credo.ppl.scale handler around it)")
         presum = tuple(-p for p in range(1, nesting + 1) if shape[-p] > 1 and -p not in plate_dims)
         factors.append(_Factor(name, variables, frozenset(site.plate_names), presum))
     return factors
-
-
-def _check_scale(site: Site) -> None:
-    expected = math.prod(f.size / f.subsample_size for f in site.plates)
-    scale = 1.0 if site.scale is None else site.scale
-    try:
-        same = bool(np.allclose(np.asarray(scale), expected))
-    except (TypeError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        same = False
-    if not same:
-        raise ModelError(f"site {site.name!r} depends on a summed discrete site and carries a scale other than "
-                         "its plates' subsampling ratio; a scaled term cannot be summed out exactly (remove the "
-                         "credo.ppl.scale handler around it)")
 
 
 def _program(factors: list[_Factor], sites: dict, tr: Trace, rank: int):

@@ -172,13 +172,8 @@ class Site:
 
         For a ``factor`` site this is the log weight itself.
         """
-        if self.type == "sample":
-            lp = self.fn.log_prob(self.value)
-        elif self.type == "factor":
-            lp = jnp.asarray(self.value)
-        else:
-            return None
-        return self._weigh(lp)
+        lp = self.unscaled_log_prob
+        return lp if lp is None or self.scale is None else lp * self.scale
 
     @property
     def unscaled_log_prob(self):
@@ -195,11 +190,6 @@ class Site:
     def summed_elsewhere(self) -> bool:
         """Whether the site's log probability is already inside another term (a scan's forward sum)."""
         return self.kwargs.get("summed_in") is not None
-
-    def _weigh(self, lp):
-        if self.mask is not None:
-            lp = jnp.where(self.mask, lp, 0.0)
-        return lp if self.scale is None else lp * self.scale
 
 
 class Trace(dict):

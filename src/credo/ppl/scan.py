@@ -43,7 +43,7 @@ import numpy as np
 from credo.distributions.distribution import Distribution
 from credo.errors import ArgumentError, ModelError
 
-from ._tables import eliminate, own_log_prob
+from ._tables import check_unscaled, eliminate, own_log_prob
 from .runtime import _STACK, Handler, ScanStep, Site, apply_stack
 
 __all__ = ["scan", "Stacked", "ScanEnumeration"]
@@ -336,7 +336,9 @@ def _step_terms(handler: _Step, plan: ScanEnumeration, name: str, rank: int):
         lp = _pad(own_log_prob(msg, plan.sites[n][0]) if own else msg.unscaled_log_prob, rank)
         if not any(lp.shape[d] > 1 for d in dims):
             continue
-        _check_step_term(msg, name)
+        check_unscaled(msg, f"in scan {name!r} depends on the step's discrete sites and is scaled or "
+                            "subsampled; the forward algorithm sums such terms exactly only unscaled",
+                       plate_ratios=False)
         inner = tuple(f.dim for f in msg.plates if f.name in handler.inner_plates)
         if inner:  # independent copies within the step (no discrete site among them): their product first
             lp = jnp.sum(lp, axis=inner, keepdims=True)
@@ -450,18 +452,6 @@ def _constant_carry(one_step, carry_in, x0, carry_shapes, pairs, rank):
     if not found:
         return None
     return _carry_to_previous(found[0], carry_shapes, pairs, rank)
-
-
-def _check_step_term(msg: Site, name: str) -> None:
-    if msg.scale is None:
-        return
-    try:
-        ok = bool(np.allclose(np.asarray(msg.scale), 1.0))
-    except (TypeError, jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        ok = False
-    if not ok:
-        raise ModelError(f"site {msg.name!r} in scan {name!r} depends on the step's discrete sites and is scaled "
-                         "or subsampled; the forward algorithm sums such terms exactly only unscaled")
 
 
 def _widen_carry(init, out_structs, pairs, rank, name):
